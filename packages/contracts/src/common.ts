@@ -1,0 +1,32 @@
+import { z } from "zod";
+
+export const uuid = z.uuid();
+/** Region codes are data (infra/topology.json), not a closed enum: adding a region is a data change. */
+export const regionCode = z.string().regex(/^[a-z]{2}(-[a-z]{2,8})?$/, "region code like ap-id or eu");
+export const isoTime = z.iso.datetime({ offset: true });
+export const version = z.number().int().nonnegative();
+export const epoch = z.number().int().positive();
+
+export const TENANT_STATUSES = ["ACTIVE", "MIGRATING", "SUSPENDED", "DECOMMISSIONED"] as const;
+export const tenantStatus = z.enum(TENANT_STATUSES);
+export type TenantStatus = z.infer<typeof tenantStatus>;
+
+export const FENCE_STATUSES = ["WRITABLE", "READ_ONLY", "FENCED", "MIGRATING"] as const;
+export const fenceStatus = z.enum(FENCE_STATUSES);
+export type FenceStatus = z.infer<typeof fenceStatus>;
+
+export const RESIDENCY_POLICY_CODES = ["ID_STRICT", "EU_GDPR", "APAC_SHARED", "GLOBAL_STANDARD"] as const;
+/** Policy codes are seeded data; new ones may be added, so any upper snake code is accepted here. */
+export const residencyPolicyCode = z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/);
+
+export const ROLES = ["reporter", "investigator", "reviewer", "supervisor", "tenant_admin", "auditor"] as const;
+export const role = z.enum(ROLES);
+export type Role = z.infer<typeof role>;
+
+export const dataFreshness = z.object({
+  asOf: isoTime,
+  lagSeconds: z.number().nonnegative(),
+  stale: z.boolean().optional(),
+});
+export const readSource = z.enum(["home", "regional_projection", "edge_projection", "warehouse"]);
+export type ReadSource = z.infer<typeof readSource>;

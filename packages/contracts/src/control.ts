@@ -1,0 +1,34 @@
+import { z } from "zod";
+import { fenceStatus, isoTime, regionCode, residencyPolicyCode, role, tenantStatus, uuid } from "./common.js";
+
+// Cell control API (CONTRACT.md "Cell: ... control API"), used by the catalog and tests.
+
+export const putTenantBody = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  homeRegion: regionCode,
+  status: tenantStatus,
+  residencyPolicy: residencyPolicyCode,
+});
+export type PutTenantBody = z.infer<typeof putTenantBody>;
+
+export const fenceScope = z.string().regex(/^(tenant:[0-9a-f-]{36}|region:[a-z]{2}(-[a-z]{2,8})?)$/);
+export const putFenceBody = z.strictObject({
+  activeRegion: regionCode,
+  epoch: z.number().int().positive(),
+  status: fenceStatus,
+  leaseExpiresAt: isoTime.nullable().optional(),
+});
+export type PutFenceBody = z.infer<typeof putFenceBody>;
+
+export const fenceView = z.object({
+  scope: z.string(),
+  activeRegion: regionCode,
+  epoch: z.number().int(),
+  status: fenceStatus,
+  leaseExpiresAt: isoTime.nullable(),
+  updatedAt: isoTime,
+});
+export type FenceView = z.infer<typeof fenceView>;
+
+export const grantBody = z.strictObject({ userId: uuid, role });
+export const grantParams = z.object({ tenantId: uuid, userId: uuid, role });

@@ -1,0 +1,3 @@
+export * from "./cases.js";
+export * from "./events.js";
+export * from "./tenancy.js";

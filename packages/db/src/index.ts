@@ -1,0 +1,1 @@
+export { type DatabaseKind, migrationsFolder, runMigrations } from "./migrate.js";

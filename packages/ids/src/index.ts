@@ -1,0 +1,2 @@
+export * from "./case-number.js";
+export * from "./uuidv7.js";
