@@ -39,7 +39,12 @@ export type CreateTaskBody = z.infer<typeof createTaskBody>;
 export const completeTaskBody = z.strictObject({ expectedVersion: version });
 export type CompleteTaskBody = z.infer<typeof completeTaskBody>;
 
-export const RECOMMENDATIONS = ["ESCALATE", "NO_VIOLATION", "ENFORCEMENT_ACTION", "MORE_INVESTIGATION"] as const;
+export const RECOMMENDATIONS = [
+  "ESCALATE",
+  "NO_VIOLATION",
+  "ENFORCEMENT_ACTION",
+  "MORE_INVESTIGATION",
+] as const;
 export const reviewRecommendationBody = z.strictObject({
   recommendation: z.enum(RECOMMENDATIONS),
   rationale: z.string().trim().min(1).max(8000),

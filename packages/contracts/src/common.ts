@@ -19,7 +19,14 @@ export const RESIDENCY_POLICY_CODES = ["ID_STRICT", "EU_GDPR", "APAC_SHARED", "G
 /** Policy codes are seeded data; new ones may be added, so any upper snake code is accepted here. */
 export const residencyPolicyCode = z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/);
 
-export const ROLES = ["reporter", "investigator", "reviewer", "supervisor", "tenant_admin", "auditor"] as const;
+export const ROLES = [
+  "reporter",
+  "investigator",
+  "reviewer",
+  "supervisor",
+  "tenant_admin",
+  "auditor",
+] as const;
 export const role = z.enum(ROLES);
 export type Role = z.infer<typeof role>;
 

@@ -21,7 +21,6 @@ const envelopeBase = z.object({
   schemaVersion: z.literal(1),
 });
 
-
 export const AGGREGATE_TYPES = ["case", "task", "evidence", "review", "grant"] as const;
 export const aggregateType = z.enum(AGGREGATE_TYPES);
 export type AggregateType = z.infer<typeof aggregateType>;

@@ -6,3 +6,4 @@ export * from "./consistency-token.js";
 export * from "./control.js";
 export * from "./errors.js";
 export * from "./events.js";
+export * from "./topology.js";

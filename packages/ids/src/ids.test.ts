@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { CASE_NUMBER_RE, formatCaseNumber, parseCaseNumber, UUIDV7_RE, uuidv7, uuidv7Timestamp } from "./index.js";
+import {
+  CASE_NUMBER_RE,
+  formatCaseNumber,
+  parseCaseNumber,
+  UUIDV7_RE,
+  uuidv7,
+  uuidv7Timestamp,
+} from "./index.js";
 
 describe("uuidv7", () => {
   it("is a version 7 RFC 9562 uuid carrying its timestamp", () => {

@@ -72,7 +72,10 @@ export const evidenceObject = pgTable(
     uploadedBy: uuid(),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.evidenceId] }), index("ix_evidence_case").on(t.tenantId, t.caseId)],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.evidenceId] }),
+    index("ix_evidence_case").on(t.tenantId, t.caseId),
+  ],
 );
 
 /** A reviewer's input from any region, recorded at the case's home (seed §10). */

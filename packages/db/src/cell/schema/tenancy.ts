@@ -15,7 +15,10 @@ export const tenantRegistration = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [
-    check("ck_tenant_registration_status", sql`${t.status} IN ('ACTIVE','MIGRATING','SUSPENDED','DECOMMISSIONED')`),
+    check(
+      "ck_tenant_registration_status",
+      sql`${t.status} IN ('ACTIVE','MIGRATING','SUSPENDED','DECOMMISSIONED')`,
+    ),
   ],
 );
 
@@ -63,5 +66,8 @@ export const commandLog = pgTable(
     response: jsonb().notNull(),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.commandId] }), index("ix_command_log_created").on(t.createdAt)],
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.commandId] }),
+    index("ix_command_log_created").on(t.createdAt),
+  ],
 );

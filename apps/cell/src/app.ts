@@ -1,0 +1,23 @@
+import type { Hono } from "hono";
+import type { CellDeps } from "./deps.js";
+import { createHono } from "./http/app-factory.js";
+import type { CellHono } from "./http/types.js";
+import { caseRoutes } from "./routes/cases.js";
+import { internalRoutes } from "./routes/internal.js";
+
+/** The cell's HTTP app; production (main.ts) and tests build it the same way. */
+export function createApp(deps: CellDeps): Hono<CellHono> {
+  const app = createHono(deps);
+  app.get("/healthz", (c) => c.json({ ok: true, region: deps.region }));
+  app.get("/readyz", async (c) => {
+    try {
+      await deps.sql`SELECT 1`;
+      return c.json({ ready: true, region: deps.region });
+    } catch {
+      return c.json({ ready: false, region: deps.region }, 503);
+    }
+  });
+  app.route("/", internalRoutes(deps));
+  app.route("/", caseRoutes(deps));
+  return app;
+}

@@ -1,0 +1,76 @@
+import type { FenceView, PutFenceBody, PutTenantBody, Role } from "@homeroute/contracts";
+import { uuidv7 } from "@homeroute/ids";
+import { iso } from "../cases/view.js";
+import type { CellDeps } from "../deps.js";
+
+// The cell's control API (CONTRACT.md): the catalog registers tenants, sets fences and bootstraps
+// grants. Each is an idempotent upsert, so the catalog may retry freely. Fence changes take the
+// fence row's exclusive lock, so they wait for in-flight commands holding it shared (DESIGN §5).
+
+export async function putTenant(deps: CellDeps, tenantId: string, b: PutTenantBody): Promise<void> {
+  await deps.sql`
+    INSERT INTO tenant_registration (tenant_id, name, home_region, status, residency_policy)
+    VALUES (${tenantId}, ${b.name}, ${b.homeRegion}, ${b.status}, ${b.residencyPolicy})
+    ON CONFLICT (tenant_id) DO UPDATE SET name = EXCLUDED.name, home_region = EXCLUDED.home_region,
+      status = EXCLUDED.status, residency_policy = EXCLUDED.residency_policy, updated_at = now()`;
+}
+
+export async function putFence(deps: CellDeps, scope: string, b: PutFenceBody): Promise<FenceView> {
+  const lease = b.leaseExpiresAt ? new Date(b.leaseExpiresAt) : null;
+  const [row] = await deps.sql<{ updated_at: Date }[]>`
+    INSERT INTO region_write_epoch (logical_scope, active_region, epoch, status, lease_expires_at)
+    VALUES (${scope}, ${b.activeRegion}, ${b.epoch}, ${b.status}, ${lease})
+    ON CONFLICT (logical_scope) DO UPDATE SET active_region = EXCLUDED.active_region, epoch = EXCLUDED.epoch,
+      status = EXCLUDED.status, lease_expires_at = EXCLUDED.lease_expires_at, updated_at = now()
+    RETURNING updated_at`;
+  return {
+    scope,
+    activeRegion: b.activeRegion,
+    epoch: b.epoch,
+    status: b.status,
+    leaseExpiresAt: lease ? iso(lease) : null,
+    updatedAt: iso(row!.updated_at),
+  };
+}
+
+export async function listFences(deps: CellDeps): Promise<FenceView[]> {
+  const rows = await deps.sql<
+    {
+      logical_scope: string;
+      active_region: string;
+      epoch: number;
+      status: FenceView["status"];
+      lease_expires_at: Date | null;
+      updated_at: Date;
+    }[]
+  >`SELECT * FROM region_write_epoch ORDER BY logical_scope`;
+  return rows.map((r) => ({
+    scope: r.logical_scope,
+    activeRegion: r.active_region,
+    epoch: r.epoch,
+    status: r.status,
+    leaseExpiresAt: r.lease_expires_at ? iso(r.lease_expires_at) : null,
+    updatedAt: iso(r.updated_at),
+  }));
+}
+
+/** Bootstrap grant (placement's admins); audited so the tenant's chain shows who got access. */
+export async function bootstrapGrant(
+  deps: CellDeps,
+  tenantId: string,
+  userId: string,
+  role: Role,
+): Promise<boolean> {
+  return deps.sql.begin(async (tx) => {
+    const inserted = await tx`
+      INSERT INTO authorization_grant (tenant_id, user_id, role) VALUES (${tenantId}, ${userId}, ${role})
+      ON CONFLICT DO NOTHING RETURNING 1`;
+    if (inserted.length === 0) return false;
+    await tx`
+      INSERT INTO global_audit_event (audit_event_id, tenant_id, home_region, action_type, aggregate_type,
+        aggregate_id, occurred_at, metadata)
+      VALUES (${uuidv7()}, ${tenantId}, ${deps.region}, 'grant.granted', 'grant', ${userId}, now(),
+        ${tx.json({ payload: { userId, role }, request: { operation: "internal.grant" } })})`;
+    return true;
+  });
+}

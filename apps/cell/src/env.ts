@@ -1,0 +1,40 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { regionCode, topologySchema } from "@homeroute/contracts";
+import { z } from "zod";
+
+// Validated once at startup; a missing or malformed variable stops the process with what is wrong.
+export const cellEnvSchema = z.object({
+  REGION: regionCode,
+  PORT: z.coerce.number().int().min(0).max(65535).default(4100),
+  HOST: z.string().default("127.0.0.1"),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "a postgres:// URL"),
+  INTERNAL_TOKEN: z.string().min(16, "at least 16 characters"),
+  AUTH_JWT_SECRET: z.string().min(32, "at least 32 characters (HS256 key)"),
+  TOPOLOGY_FILE: z.string().default(fileURLToPath(new URL("../../../infra/topology.json", import.meta.url))),
+  OBJECT_STORE_DIR: z.string().default(".object-store"),
+  EVIDENCE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(25 * 1024 * 1024),
+  DB_POOL_MAX: z.coerce.number().int().positive().default(16),
+  LOG_LEVEL: z.enum(["info", "silent"]).default("info"),
+});
+export type CellEnv = z.infer<typeof cellEnvSchema>;
+
+export function loadCellEnv(source: NodeJS.ProcessEnv = process.env): CellEnv {
+  const parsed = cellEnvSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`cell: invalid environment\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}
+
+export function displayPrefixFor(env: Pick<CellEnv, "REGION" | "TOPOLOGY_FILE">): string {
+  const topology = topologySchema.parse(JSON.parse(readFileSync(env.TOPOLOGY_FILE, "utf8")));
+  const region = topology.regions.find((r) => r.code === env.REGION);
+  if (!region) throw new Error(`cell: region ${env.REGION} is not in ${env.TOPOLOGY_FILE}`);
+  return region.displayPrefix;
+}

@@ -1,0 +1,55 @@
+import { DomainError, problemOf } from "@homeroute/contracts";
+import { uuidv7 } from "@homeroute/ids";
+import { Hono } from "hono";
+import type { CellDeps } from "../deps.js";
+import { problemResponse } from "./problem.js";
+import type { CellHono } from "./types.js";
+
+const CORRELATION_RE = /^[\w.:-]{1,128}$/;
+
+/**
+ * The one Hono factory (STYLE §1): request and correlation ids, one wide log line per request,
+ * problem+json for every failure, and a 500 that says only "internal error" plus the request id.
+ */
+export function createHono(deps: CellDeps): Hono<CellHono> {
+  const app = new Hono<CellHono>();
+  app.use(async (c, next) => {
+    const started = performance.now();
+    const requestId = uuidv7();
+    const incoming = c.req.header("x-correlation-id");
+    const correlationId = incoming && CORRELATION_RE.test(incoming) ? incoming : requestId;
+    c.set("requestId", requestId);
+    c.set("correlationId", correlationId);
+    await next();
+    c.res.headers.set("x-correlation-id", correlationId);
+    c.res.headers.set("x-request-id", requestId);
+    deps.log.request({
+      region: deps.region,
+      tenantId: c.req.param("tenantId"),
+      route: c.req.routePath,
+      method: c.req.method,
+      status: c.res.status,
+      code: c.get("problemCode"),
+      latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+      correlationId,
+      requestId,
+      replayed: c.get("replayed") || undefined,
+    });
+  });
+  app.onError((err, c) => {
+    if (err instanceof DomainError) return problemResponse(c, err.toProblem());
+    deps.log.error("unhandled", {
+      requestId: c.get("requestId"),
+      route: c.req.routePath,
+      error: err instanceof Error ? err.message : String(err),
+      pgCode: (err as { code?: string }).code,
+    });
+    return problemResponse(c, problemOf("INTERNAL", "internal error"));
+  });
+  app.notFound((c) => problemResponse(c, problemOf("NOT_FOUND", "no such route")));
+  return app;
+}
+
+export function payloadTooLarge(limit: number): never {
+  throw new DomainError("PAYLOAD_TOO_LARGE", `the body exceeds ${limit} bytes`);
+}

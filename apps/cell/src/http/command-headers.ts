@@ -1,0 +1,44 @@
+import { DomainError } from "@homeroute/contracts";
+import { UUID_RE } from "@homeroute/ids";
+import type { Context } from "hono";
+import type { CommandResult } from "../commands/execute.js";
+import type { CellDeps } from "../deps.js";
+
+/** Every command needs `Idempotency-Key: <uuid>` (CONTRACT.md "Conventions"). */
+export function idempotencyKey(c: Context): string {
+  const key = c.req.header("idempotency-key");
+  if (!key || !UUID_RE.test(key)) {
+    throw new DomainError("VALIDATION_FAILED", "Idempotency-Key must be a UUID", {
+      issues: [{ path: ["header", "Idempotency-Key"], message: key ? "not a UUID" : "required" }],
+    });
+  }
+  return key.toLowerCase();
+}
+
+/** `X-Region-Epoch`: absent → checked against the cell's current epoch; present → must match. */
+export function commandEpoch(c: Context): number | null {
+  const raw = c.req.header("x-region-epoch");
+  if (raw === undefined) return null;
+  if (!/^[1-9]\d{0,15}$/.test(raw)) {
+    throw new DomainError("VALIDATION_FAILED", "X-Region-Epoch must be a positive integer", {
+      issues: [{ path: ["header", "X-Region-Epoch"], message: "not a positive integer" }],
+    });
+  }
+  return Number(raw);
+}
+
+export function routedHeaders(c: Context, deps: CellDeps, epoch: number | null): void {
+  c.header("x-served-by-region", deps.region);
+  c.header("x-home-region", deps.region);
+  if (epoch !== null) c.header("x-region-epoch", String(epoch));
+}
+
+export function commandResponse(c: Context, deps: CellDeps, r: CommandResult): Response {
+  routedHeaders(c, deps, r.epoch);
+  if (r.consistencyToken) c.header("x-consistency-token", r.consistencyToken);
+  if (r.replayed) {
+    c.header("idempotent-replayed", "true");
+    c.set("replayed" as never, true as never);
+  }
+  return c.json(r.body, r.statusCode as 200);
+}

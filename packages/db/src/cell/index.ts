@@ -1,0 +1,2 @@
+export * from "./audit-chain.js";
+export * as cellSchema from "./schema/index.js";
