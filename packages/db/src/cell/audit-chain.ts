@@ -31,7 +31,7 @@ export async function verifyAuditChain(sql: Sql, tenantId: string): Promise<Audi
         coalesce(actor_id::text, ''), action_type, aggregate_type, aggregate_id::text,
         coalesce(aggregate_version::text, ''), coalesce(command_id::text, ''), coalesce(correlation_id, ''),
         coalesce(causation_id, ''), (extract(epoch FROM occurred_at) * 1000000)::bigint::text] AS canonical_fields
-    FROM global_audit_event WHERE tenant_id = ${tenantId} ORDER BY chain_seq`;
+    FROM global_audit_event WHERE tenant_id = ${tenantId} ORDER BY global_audit_event.chain_seq`;
   let prev = GENESIS_HASH;
   let expectedSeq = 1;
   for (const r of rows) {
