@@ -1,12 +1,12 @@
+import type { ServiceHono } from "@homeroute/service-kit";
+import { createHono } from "@homeroute/service-kit";
 import type { Hono } from "hono";
 import type { CellDeps } from "./deps.js";
-import { createHono } from "./http/app-factory.js";
-import type { CellHono } from "./http/types.js";
 import { caseRoutes } from "./routes/cases.js";
 import { internalRoutes } from "./routes/internal.js";
 
 /** The cell's HTTP app; production (main.ts) and tests build it the same way. */
-export function createApp(deps: CellDeps): Hono<CellHono> {
+export function createApp(deps: CellDeps): Hono<ServiceHono> {
   const app = createHono(deps);
   app.get("/healthz", (c) => c.json({ ok: true, region: deps.region }));
   app.get("/readyz", async (c) => {

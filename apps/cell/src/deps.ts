@@ -1,7 +1,7 @@
+import { createLogger, type Logger } from "@homeroute/service-kit";
 import postgres, { type Sql } from "postgres";
 import { type CellEnv, displayPrefixFor } from "./env.js";
 import { createObjectStore, type ObjectStore } from "./evidence/object-store.js";
-import { createLogger, type Logger } from "./http/log.js";
 
 /** Everything a request needs, built once per process (never per request). */
 export interface CellDeps {

@@ -3,7 +3,14 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { uuidv7 } from "@homeroute/ids";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CellHarness, call, createCase, setupTenant, startCellHarness, type TenantFixture } from "./harness.js";
+import {
+  type CellHarness,
+  call,
+  createCase,
+  setupTenant,
+  startCellHarness,
+  type TenantFixture,
+} from "./harness.js";
 
 let h: CellHarness;
 let t: TenantFixture;
@@ -25,7 +32,12 @@ describe("tasks", () => {
       { token: t.users.supervisor!.token },
     );
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ status: "OPEN", version: 1, assigneeId, dueAt: "2026-12-01T00:00:00.000Z" });
+    expect(created.body).toMatchObject({
+      status: "OPEN",
+      version: 1,
+      assigneeId,
+      dueAt: "2026-12-01T00:00:00.000Z",
+    });
     const path = `/v1/tenants/${t.tenantId}/cases/${c.caseId}/tasks/${created.body.taskId}/complete`;
     const token = t.users.investigator!.token;
     const stale = await call(h, "POST", path, { expectedVersion: 5 }, { token });
@@ -75,7 +87,12 @@ describe("evidence", () => {
     expect(res.status).toBe(201);
     const body = (await res.json()) as any;
     const sha = createHash("sha256").update(bytes).digest("hex");
-    expect(body).toMatchObject({ sha256: sha, size: bytes.length, storageRegion: "ap-id", filename: "trade-log.pdf" });
+    expect(body).toMatchObject({
+      sha256: sha,
+      size: bytes.length,
+      storageRegion: "ap-id",
+      filename: "trade-log.pdf",
+    });
     const [row] = await h.sql`SELECT object_key FROM evidence_object WHERE evidence_id = ${body.evidenceId}`;
     const stored = await readFile(join(h.objectStoreDir, "ap-id", row!.object_key));
     expect(stored.equals(bytes)).toBe(true);
@@ -142,15 +159,29 @@ describe("listing", () => {
     const token = other.users.auditor!.token;
     const p1 = await call(h, "GET", `/v1/tenants/${other.tenantId}/cases?limit=2`, undefined, { token });
     expect(p1.body.items.map((c: { caseId: string }) => c.caseId)).toEqual([ids[4], ids[3]]);
-    const p2 = await call(h, "GET", `/v1/tenants/${other.tenantId}/cases?limit=2&cursor=${p1.body.nextCursor}`, undefined, {
-      token,
-    });
+    const p2 = await call(
+      h,
+      "GET",
+      `/v1/tenants/${other.tenantId}/cases?limit=2&cursor=${p1.body.nextCursor}`,
+      undefined,
+      {
+        token,
+      },
+    );
     expect(p2.body.items.map((c: { caseId: string }) => c.caseId)).toEqual([ids[2], ids[1]]);
-    const p3 = await call(h, "GET", `/v1/tenants/${other.tenantId}/cases?limit=2&cursor=${p2.body.nextCursor}`, undefined, {
+    const p3 = await call(
+      h,
+      "GET",
+      `/v1/tenants/${other.tenantId}/cases?limit=2&cursor=${p2.body.nextCursor}`,
+      undefined,
+      {
+        token,
+      },
+    );
+    expect(p3.body).toEqual({ items: [expect.objectContaining({ caseId: ids[0] })], nextCursor: null });
+    const triage = await call(h, "GET", `/v1/tenants/${other.tenantId}/cases?status=TRIAGE`, undefined, {
       token,
     });
-    expect(p3.body).toEqual({ items: [expect.objectContaining({ caseId: ids[0] })], nextCursor: null });
-    const triage = await call(h, "GET", `/v1/tenants/${other.tenantId}/cases?status=TRIAGE`, undefined, { token });
     expect(triage.body.items).toEqual([]);
     const bad = await call(h, "GET", `/v1/tenants/${other.tenantId}/cases?cursor=zzz`, undefined, { token });
     expect(bad.status).toBe(400);

@@ -14,6 +14,8 @@ import {
   transitionBody,
 } from "@homeroute/contracts";
 import { uuidv7 } from "@homeroute/ids";
+import type { ServiceHono } from "@homeroute/service-kit";
+import { authenticate, jsonBody, parseWith, problemResponse, requireTenant } from "@homeroute/service-kit";
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
@@ -25,10 +27,7 @@ import { planTransition } from "../cases/transition.js";
 import { type CommandMeta, executeCommand } from "../commands/execute.js";
 import type { CellDeps } from "../deps.js";
 import { planAttachEvidence } from "../evidence/attach.js";
-import { authenticate, requireTenant } from "../http/auth.js";
 import { commandEpoch, commandResponse, idempotencyKey, routedHeaders } from "../http/command-headers.js";
-import { jsonBody, parseWith, problemResponse } from "../http/problem.js";
-import type { CellHono } from "../http/types.js";
 import { planRecommendation } from "../reviews/recommend.js";
 import { planCompleteTask } from "../tasks/complete.js";
 import { planCreateTask } from "../tasks/create.js";
@@ -39,8 +38,8 @@ const caseParams = tenantParams.extend({ caseId: z.uuid() });
 const taskParams = caseParams.extend({ taskId: z.uuid() });
 
 /** Case routes of CONTRACT.md; the same paths the edge forwards to. HTTP maps, domain decides. */
-export function caseRoutes(deps: CellDeps): Hono<CellHono> {
-  const app = new Hono<CellHono>();
+export function caseRoutes(deps: CellDeps): Hono<ServiceHono> {
+  const app = new Hono<ServiceHono>();
   const tooLarge = (limit: number) =>
     bodyLimit({
       maxSize: limit,
@@ -62,7 +61,7 @@ export function caseRoutes(deps: CellDeps): Hono<CellHono> {
   });
 
   const meta = (
-    c: Context<CellHono>,
+    c: Context<ServiceHono>,
     m: Pick<CommandMeta, "operation" | "permission" | "request"> & {
       tenantId: string;
       caseId?: string;

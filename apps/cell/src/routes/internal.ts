@@ -1,15 +1,15 @@
 import { timingSafeEqual } from "node:crypto";
 import { DomainError, fenceScope, grantParams, putFenceBody, putTenantBody } from "@homeroute/contracts";
+import type { ServiceHono } from "@homeroute/service-kit";
+import { jsonBody, parseWith } from "@homeroute/service-kit";
 import { Hono } from "hono";
 import { z } from "zod";
 import { bootstrapGrant, listFences, putFence, putTenant } from "../control/control.js";
 import type { CellDeps } from "../deps.js";
-import { jsonBody, parseWith } from "../http/problem.js";
-import type { CellHono } from "../http/types.js";
 
 /** Control routes for the catalog and tests, behind INTERNAL_TOKEN (CONTRACT.md). */
-export function internalRoutes(deps: CellDeps): Hono<CellHono> {
-  const app = new Hono<CellHono>();
+export function internalRoutes(deps: CellDeps): Hono<ServiceHono> {
+  const app = new Hono<ServiceHono>();
   const expected = Buffer.from(`Bearer ${deps.env.INTERNAL_TOKEN}`);
   app.use("/internal/*", async (c, next) => {
     const got = Buffer.from(c.req.header("authorization") ?? "");

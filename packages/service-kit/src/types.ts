@@ -1,6 +1,7 @@
 import type { Principal } from "./auth.js";
 
-export type CellHono = {
+/** Hono variables every Node service sets (request and correlation ids, the caller). */
+export type ServiceHono = {
   Variables: {
     requestId: string;
     correlationId: string;

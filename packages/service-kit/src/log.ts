@@ -3,6 +3,7 @@
 
 export interface RequestLogLine {
   region: string;
+  service?: string;
   tenantId?: string;
   route: string;
   method: string;

@@ -1,9 +1,9 @@
 import { DomainError, problemOf } from "@homeroute/contracts";
 import { uuidv7 } from "@homeroute/ids";
 import { Hono } from "hono";
-import type { CellDeps } from "../deps.js";
+import type { Logger } from "./log.js";
 import { problemResponse } from "./problem.js";
-import type { CellHono } from "./types.js";
+import type { ServiceHono } from "./types.js";
 
 const CORRELATION_RE = /^[\w.:-]{1,128}$/;
 
@@ -11,8 +11,14 @@ const CORRELATION_RE = /^[\w.:-]{1,128}$/;
  * The one Hono factory (STYLE §1): request and correlation ids, one wide log line per request,
  * problem+json for every failure, and a 500 that says only "internal error" plus the request id.
  */
-export function createHono(deps: CellDeps): Hono<CellHono> {
-  const app = new Hono<CellHono>();
+export interface ServiceInfo {
+  /** The region this process serves (a cell) or sits in (the catalog). */
+  region: string;
+  log: Logger;
+}
+
+export function createHono(deps: ServiceInfo): Hono<ServiceHono> {
+  const app = new Hono<ServiceHono>();
   app.use(async (c, next) => {
     const started = performance.now();
     const requestId = uuidv7();

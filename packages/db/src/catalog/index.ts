@@ -1,0 +1,1 @@
+export * as catalogSchema from "./schema/index.js";

@@ -1,0 +1,2 @@
+export * from "./placement.js";
+export * from "./publishing.js";

@@ -1,0 +1,70 @@
+import {
+  bigint,
+  bigserial,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { createdAt, tstz } from "../../cell/schema/columns.js";
+
+/** Versioned reference data (countries, violation categories); edges fall back to the last valid. */
+export const referenceData = pgTable(
+  "reference_data",
+  {
+    kind: text().notNull(),
+    version: integer().notNull(),
+    items: jsonb().notNull(),
+    publishedAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.kind, t.version] })],
+);
+
+/** Every catalog change yields a new, immutable routing snapshot version for the edges. */
+export const routingSnapshot = pgTable("routing_snapshot", {
+  version: bigserial({ mode: "number" }).primaryKey(),
+  snapshot: jsonb().notNull(),
+  createdAt: createdAt(),
+});
+
+/**
+ * Cell control calls the catalog owes (register tenant, fence, grants), kept until the cell
+ * acknowledges them, so a cell that is down gets them when it returns (an outbox for control).
+ */
+export const cellSyncTask = pgTable(
+  "cell_sync_task",
+  {
+    taskId: bigserial({ mode: "number" }).primaryKey(),
+    region: text().notNull(),
+    method: text().notNull(),
+    path: text().notNull(),
+    body: jsonb(),
+    attempts: integer().notNull().default(0),
+    lastError: text(),
+    createdAt: createdAt(),
+    nextAttemptAt: tstz().notNull().defaultNow(),
+    doneAt: tstz(),
+  },
+  (t) => [index("ix_cell_sync_pending").on(t.region, t.taskId)],
+);
+
+/** The control plane's own audit trail: every placement, refusal and mode change. */
+export const catalogAuditEvent = pgTable(
+  "catalog_audit_event",
+  {
+    auditEventId: uuid().primaryKey(),
+    actorId: uuid(),
+    actionType: text().notNull(),
+    tenantId: uuid(),
+    targetRegion: text(),
+    outcome: text().notNull(),
+    correlationId: text(),
+    metadata: jsonb().notNull(),
+    occurredAt: createdAt(),
+    seq: bigint({ mode: "number" }),
+  },
+  (t) => [index("ix_catalog_audit_tenant").on(t.tenantId, t.occurredAt)],
+);

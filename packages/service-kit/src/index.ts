@@ -1,0 +1,5 @@
+export * from "./app-factory.js";
+export * from "./auth.js";
+export * from "./log.js";
+export * from "./problem.js";
+export * from "./types.js";
