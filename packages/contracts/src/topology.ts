@@ -29,3 +29,18 @@ export const topologySchema = z.object({
   ),
 });
 export type Topology = z.infer<typeof topologySchema>;
+
+export const REFERENCE_KINDS = ["countries", "violation-categories"] as const;
+export const referenceKind = z.enum(REFERENCE_KINDS);
+export type ReferenceKind = z.infer<typeof referenceKind>;
+
+export const referenceDataFile = z.object({
+  countries: z.object({
+    version: z.number().int().positive(),
+    items: z.array(z.record(z.string(), z.unknown())),
+  }),
+  "violation-categories": z.object({
+    version: z.number().int().positive(),
+    items: z.array(z.record(z.string(), z.unknown())),
+  }),
+});

@@ -1,5 +1,6 @@
 export * from "./app-factory.js";
 export * from "./auth.js";
+export * from "./idempotency.js";
 export * from "./log.js";
 export * from "./problem.js";
 export * from "./types.js";

@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import { allows, DomainError, encodeConsistencyToken, type Permission } from "@homeroute/contracts";
 import { uuidv7 } from "@homeroute/ids";
+import { requestHash } from "@homeroute/service-kit";
 import type { CellDeps } from "../deps.js";
 import { assertHomedHere, checkWriteGate, regionScope, tenantScope } from "../fences/write-gate.js";
 import type { WritePlan } from "./plan.js";
@@ -38,23 +38,6 @@ export interface DecideInput {
 
 const MAX_ATTEMPTS = 3;
 
-export function requestHash(meta: Pick<CommandMeta, "operation" | "actorId" | "request">): string {
-  return createHash("sha256")
-    .update(stableStringify([meta.operation, meta.actorId, meta.request]))
-    .digest("hex");
-}
-
-function stableStringify(v: unknown): string {
-  if (v === null || typeof v !== "object") return JSON.stringify(v) ?? "null";
-  if (Array.isArray(v)) return `[${v.map(stableStringify).join(",")}]`;
-  const o = v as Record<string, unknown>;
-  return `{${Object.keys(o)
-    .filter((k) => o[k] !== undefined)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${stableStringify(o[k])}`)
-    .join(",")}}`;
-}
-
 /**
  * The command path of DESIGN §5: read (fence, grants, command log, aggregate) in one round trip,
  * decide in TypeScript, then write change + audit + outbox + command log in ONE statement whose
@@ -66,7 +49,7 @@ export async function executeCommand(
   meta: CommandMeta,
   decide: (input: DecideInput) => WritePlan | Promise<WritePlan>,
 ): Promise<CommandResult> {
-  const hash = requestHash(meta);
+  const hash = requestHash(meta.operation, meta.actorId, meta.request);
   const keys: PreludeKeys = {
     tenantId: meta.tenantId,
     userId: meta.actorId,

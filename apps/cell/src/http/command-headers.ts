@@ -1,19 +1,9 @@
 import { DomainError } from "@homeroute/contracts";
-import { UUID_RE } from "@homeroute/ids";
 import type { Context } from "hono";
 import type { CommandResult } from "../commands/execute.js";
 import type { CellDeps } from "../deps.js";
 
-/** Every command needs `Idempotency-Key: <uuid>` (CONTRACT.md "Conventions"). */
-export function idempotencyKey(c: Context): string {
-  const key = c.req.header("idempotency-key");
-  if (!key || !UUID_RE.test(key)) {
-    throw new DomainError("VALIDATION_FAILED", "Idempotency-Key must be a UUID", {
-      issues: [{ path: ["header", "Idempotency-Key"], message: key ? "not a UUID" : "required" }],
-    });
-  }
-  return key.toLowerCase();
-}
+export { idempotencyKey } from "@homeroute/service-kit";
 
 /** `X-Region-Epoch`: absent → checked against the cell's current epoch; present → must match. */
 export function commandEpoch(c: Context): number | null {

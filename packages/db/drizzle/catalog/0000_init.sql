@@ -70,6 +70,15 @@ CREATE TABLE "catalog_audit_event" (
 	"seq" bigint
 );
 --> statement-breakpoint
+CREATE TABLE "catalog_command_log" (
+	"command_id" uuid PRIMARY KEY NOT NULL,
+	"operation" text NOT NULL,
+	"request_hash" text NOT NULL,
+	"status_code" integer NOT NULL,
+	"response" jsonb NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "cell_sync_task" (
 	"task_id" bigserial PRIMARY KEY NOT NULL,
 	"region" text NOT NULL,

@@ -68,3 +68,13 @@ export const catalogAuditEvent = pgTable(
   },
   (t) => [index("ix_catalog_audit_tenant").on(t.tenantId, t.occurredAt)],
 );
+
+/** Idempotency for control-plane commands, same semantics as the cells' command_log. */
+export const catalogCommandLog = pgTable("catalog_command_log", {
+  commandId: uuid().primaryKey(),
+  operation: text().notNull(),
+  requestHash: text().notNull(),
+  statusCode: integer().notNull(),
+  response: jsonb().notNull(),
+  createdAt: createdAt(),
+});

@@ -1,0 +1,41 @@
+import { readFileSync } from "node:fs";
+import { referenceDataFile, type Topology, topologySchema } from "@homeroute/contracts";
+import { createLogger, type Logger } from "@homeroute/service-kit";
+import postgres, { type Sql } from "postgres";
+import type { z } from "zod";
+import type { CatalogEnv } from "./env.js";
+import { type CatalogMetrics, createMetrics } from "./metrics.js";
+
+export interface CatalogDeps {
+  env: CatalogEnv;
+  region: string;
+  sql: Sql;
+  log: Logger;
+  topology: Topology;
+  referenceData: z.infer<typeof referenceDataFile>;
+  jwtKey: Uint8Array;
+  metrics: CatalogMetrics;
+  /** Wakes the cell-sync loop after a commit that queued control calls. */
+  kickSync: () => void;
+}
+
+export function createCatalogDeps(env: CatalogEnv): CatalogDeps {
+  const sql = postgres(env.DATABASE_URL, {
+    max: 8,
+    onnotice: () => {},
+    types: {
+      bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+    },
+  });
+  return {
+    env,
+    region: env.REGION,
+    sql,
+    log: createLogger(env.LOG_LEVEL),
+    topology: topologySchema.parse(JSON.parse(readFileSync(env.TOPOLOGY_FILE, "utf8"))),
+    referenceData: referenceDataFile.parse(JSON.parse(readFileSync(env.REFERENCE_DATA_FILE, "utf8"))),
+    jwtKey: new TextEncoder().encode(env.AUTH_JWT_SECRET),
+    metrics: createMetrics(),
+    kickSync: () => {},
+  };
+}

@@ -1,0 +1,5 @@
+export { createCatalogApp } from "./app.js";
+export { type CatalogEnv, catalogEnvSchema, loadCatalogEnv } from "./env.js";
+export { bumpTenantEpoch } from "./fences/bump-epoch.js";
+export { type RunningCatalog, startCatalog } from "./server.js";
+export { deliverPending } from "./sync/cell-sync.js";

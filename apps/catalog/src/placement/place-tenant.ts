@@ -1,0 +1,104 @@
+import { allowsPlacement, DomainError, type PlaceTenantBody } from "@homeroute/contracts";
+import { uuidv7 } from "@homeroute/ids";
+import { appendCatalogAudit } from "../audit.js";
+import { runCatalogCommand } from "../command.js";
+import type { CatalogDeps } from "../deps.js";
+import { publishSnapshot } from "../snapshot/publish.js";
+import { queueCellCall } from "../sync/cell-sync.js";
+import { loadPolicy, requireRegion } from "./policies.js";
+import { getTenant } from "./tenants.js";
+
+export interface Actor {
+  actorId: string;
+  commandId: string;
+  correlationId: string;
+}
+
+/**
+ * Places a tenant in a home region its residency policy allows (DESIGN §10): the assignment, its
+ * fence at epoch 1 and the cell registration (tenant, fence, admins' grants) commit together,
+ * the cell calls through the sync outbox. A refusal is 451, audited and counted, and writes
+ * nothing else.
+ */
+export async function placeTenant(deps: CatalogDeps, body: PlaceTenantBody, actor: Actor) {
+  const policy = await loadPolicy(deps.sql, body.residencyPolicy);
+  await requireRegion(deps.sql, body.homeRegion, "homeRegion");
+  if (!allowsPlacement(policy, body.homeRegion)) {
+    deps.metrics.countResidencyViolation(policy.policyCode, body.homeRegion);
+    await appendCatalogAudit(deps.sql, {
+      actorId: actor.actorId,
+      actionType: "tenant.place",
+      tenantId: body.tenantId ?? null,
+      targetRegion: body.homeRegion,
+      outcome: "REFUSED",
+      correlationId: actor.correlationId,
+      metadata: {
+        reason: "RESIDENCY_VIOLATION",
+        policy: policy.policyCode,
+        allowedRegions: policy.allowedRegions,
+      },
+    });
+    throw new DomainError(
+      "RESIDENCY_VIOLATION",
+      `policy ${policy.policyCode} does not allow ${body.homeRegion}; allowed: ${policy.allowedRegions.join(", ")}`,
+      { policy: policy.policyCode, targetRegion: body.homeRegion },
+    );
+  }
+  const tenantId = body.tenantId ?? uuidv7();
+  const result = await runCatalogCommand(
+    deps,
+    { commandId: actor.commandId, operation: "tenant.place", actorId: actor.actorId, request: body },
+    async (tx) => {
+      const [exists] = await tx`SELECT 1 FROM tenant_region_assignment WHERE tenant_id = ${tenantId}`;
+      if (exists) {
+        throw new DomainError(
+          "INVALID_TRANSITION",
+          "the tenant is already placed; move it with a migration",
+          {
+            allowed: [],
+          },
+        );
+      }
+      await tx`
+        INSERT INTO tenant_region_assignment (tenant_id, name, home_region, residency_policy, status)
+        VALUES (${tenantId}, ${body.name}, ${body.homeRegion}, ${policy.policyCode}, 'ACTIVE')`;
+      await tx`
+        INSERT INTO region_write_epoch (logical_scope, active_region, epoch, status)
+        VALUES (${`tenant:${tenantId}`}, ${body.homeRegion}, 1, 'WRITABLE')`;
+      const home = body.homeRegion;
+      await queueCellCall(tx, home, "PUT", `/internal/v1/tenants/${tenantId}`, {
+        name: body.name,
+        homeRegion: home,
+        status: "ACTIVE",
+        residencyPolicy: policy.policyCode,
+      });
+      await queueCellCall(tx, home, "PUT", `/internal/v1/fences/tenant:${tenantId}`, {
+        activeRegion: home,
+        epoch: 1,
+        status: "WRITABLE",
+      });
+      for (const userId of body.adminUserIds ?? []) {
+        await queueCellCall(
+          tx,
+          home,
+          "PUT",
+          `/internal/v1/tenants/${tenantId}/grants/${userId}/tenant_admin`,
+          undefined,
+        );
+      }
+      await appendCatalogAudit(tx, {
+        actorId: actor.actorId,
+        actionType: "tenant.place",
+        tenantId,
+        targetRegion: home,
+        outcome: "ACCEPTED",
+        correlationId: actor.correlationId,
+        metadata: { policy: policy.policyCode, adminUserIds: body.adminUserIds ?? [] },
+      });
+      const snapshotVersion = await publishSnapshot(tx);
+      return { statusCode: 201, body: { ...(await getTenant(tx, tenantId)), snapshotVersion } };
+    },
+  );
+  deps.kickSync();
+  return result;
+}

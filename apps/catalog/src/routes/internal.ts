@@ -1,0 +1,30 @@
+import { timingSafeEqual } from "node:crypto";
+import { DomainError, referenceKind } from "@homeroute/contracts";
+import { parseWith, type ServiceHono } from "@homeroute/service-kit";
+import { Hono } from "hono";
+import type { CatalogDeps } from "../deps.js";
+import { latestReference } from "../reference/reference.js";
+import { latestSnapshot } from "../snapshot/publish.js";
+
+/** What edges pull: the newest routing snapshot and reference data, behind INTERNAL_TOKEN. */
+export function internalRoutes(deps: CatalogDeps): Hono<ServiceHono> {
+  const app = new Hono<ServiceHono>();
+  const expected = Buffer.from(`Bearer ${deps.env.INTERNAL_TOKEN}`);
+  app.use("/internal/*", async (c, next) => {
+    const got = Buffer.from(c.req.header("authorization") ?? "");
+    if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+      throw new DomainError("UNAUTHENTICATED", "the internal token is required");
+    }
+    await next();
+  });
+  app.get("/internal/v1/routing-snapshot", async (c) => {
+    const s = await latestSnapshot(deps.sql);
+    if (!s) throw new DomainError("NOT_FOUND", "no snapshot published yet");
+    return c.json(s);
+  });
+  app.get("/internal/v1/reference/:kind", async (c) => {
+    const kind = parseWith(referenceKind, c.req.param("kind"), "path");
+    return c.json(await latestReference(deps.sql, kind));
+  });
+  return app;
+}

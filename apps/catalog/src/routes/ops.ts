@@ -1,0 +1,52 @@
+import { DomainError, placeTenantBody, regionCode, regionModeBody } from "@homeroute/contracts";
+import { authenticate, idempotencyKey, jsonBody, parseWith, type ServiceHono } from "@homeroute/service-kit";
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import type { CatalogResult } from "../command.js";
+import type { CatalogDeps } from "../deps.js";
+import { type Actor, placeTenant } from "../placement/place-tenant.js";
+import { getTenant, listTenants } from "../placement/tenants.js";
+import { listRegions, setRegionMode } from "../regions/regions.js";
+
+function reply(c: Context<ServiceHono>, r: CatalogResult): Response {
+  if (r.replayed) c.header("idempotent-replayed", "true");
+  return c.json(r.body, r.statusCode as 200);
+}
+
+/** Control-plane routes of CONTRACT.md; operators carry `"ops": true` in their token. */
+export function opsRoutes(deps: CatalogDeps): Hono<ServiceHono> {
+  const app = new Hono<ServiceHono>();
+  app.use("/v1/ops/*", async (c, next) => {
+    const principal = await authenticate(c.req.header("authorization"), deps.jwtKey);
+    if (!principal.ops) throw new DomainError("FORBIDDEN", "an operator token is required");
+    c.set("principal", principal);
+    await next();
+  });
+  const actor = (c: Context<ServiceHono>): Actor => ({
+    actorId: c.get("principal").userId,
+    commandId: idempotencyKey(c),
+    correlationId: c.get("correlationId"),
+  });
+
+  app.get("/v1/ops/regions", async (c) => c.json(await listRegions(deps)));
+
+  app.post("/v1/ops/regions/:region/mode", async (c) => {
+    const region = parseWith(regionCode, c.req.param("region"), "path");
+    const body = parseWith(regionModeBody, await jsonBody(c), "body");
+    return reply(c, await setRegionMode(deps, region, body, actor(c)));
+  });
+
+  app.post("/v1/ops/tenants", async (c) => {
+    const body = parseWith(placeTenantBody, await jsonBody(c), "body");
+    return reply(c, await placeTenant(deps, body, actor(c)));
+  });
+
+  app.get("/v1/ops/tenants", async (c) => c.json({ items: await listTenants(deps.sql) }));
+
+  app.get("/v1/ops/tenants/:tenantId", async (c) => {
+    const tenantId = parseWith(z.uuid(), c.req.param("tenantId"), "path");
+    return c.json(await getTenant(deps.sql, tenantId));
+  });
+
+  return app;
+}

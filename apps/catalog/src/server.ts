@@ -1,0 +1,51 @@
+import { runMigrations } from "@homeroute/db";
+import { type ServerType, serve } from "@hono/node-server";
+import { createCatalogApp } from "./app.js";
+import { type CatalogDeps, createCatalogDeps } from "./deps.js";
+import type { CatalogEnv } from "./env.js";
+import { startHealthLoop } from "./regions/regions.js";
+import { seedCatalog } from "./seed.js";
+import { pushSnapshotToEdge } from "./snapshot/publish.js";
+import { startSyncLoop } from "./sync/cell-sync.js";
+
+export interface RunningCatalog {
+  deps: CatalogDeps;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Migrate, seed from the topology, start the sync and health loops, then listen. */
+export async function startCatalog(env: CatalogEnv): Promise<RunningCatalog> {
+  await runMigrations(env.DATABASE_URL, "catalog");
+  const deps = createCatalogDeps(env);
+  await seedCatalog(deps);
+  const sync = startSyncLoop(deps);
+  // After every commit that queued cell calls or a new snapshot: deliver, and tell the edge.
+  deps.kickSync = () => {
+    sync.kick();
+    void pushSnapshotToEdge(deps);
+  };
+  const health = startHealthLoop(deps);
+  deps.kickSync();
+  const app = createCatalogApp(deps);
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : env.PORT;
+  return {
+    deps,
+    port,
+    url: `http://${env.HOST}:${port}`,
+    async close() {
+      health.stop();
+      await sync.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      await deps.sql.end({ timeout: 5 });
+    },
+  };
+}

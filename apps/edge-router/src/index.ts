@@ -1,0 +1,5 @@
+import { createEdgeApp } from "./app.js";
+
+const app = createEdgeApp();
+
+export default app;

@@ -1,0 +1,127 @@
+import {
+  completeTaskBody,
+  createCaseBody,
+  createTaskBody,
+  DomainError,
+  decisionBody,
+  getCaseQuery,
+  listCasesQuery,
+  reviewRecommendationBody,
+  transitionBody,
+} from "@homeroute/contracts";
+import { UUID_RE } from "@homeroute/ids";
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import { verifyBearer } from "../auth.js";
+import { edgeConfig } from "../env.js";
+import { forwardToCell, isOwnershipMiss } from "../forward.js";
+import type { EdgeHono } from "../hono.js";
+import { parseJson, parseWith } from "../problem.js";
+import { resolveHome } from "../routing/resolve.js";
+import { getRouting, type RoutingView } from "../routing/snapshot-cache.js";
+
+const MiB = 1024 * 1024;
+const EVIDENCE_MAX_BYTES = 25 * MiB;
+const tenantParams = z.object({ tenantId: z.uuid() });
+const caseParams = tenantParams.extend({ caseId: z.uuid() });
+const taskParams = caseParams.extend({ taskId: z.uuid() });
+
+type Check = (c: Context<EdgeHono>, body: ArrayBuffer | null) => void;
+const jsonWith =
+  (schema: z.ZodType): Check =>
+  (_c, body) => {
+    parseWith(schema, parseJson(new TextDecoder().decode(body ?? new ArrayBuffer(0))), "body");
+  };
+
+/**
+ * Every case route: authenticate, validate with the shared schema, resolve the home from the
+ * snapshot, forward with the epoch; on WRONG_REGION or STALE_REGION_EPOCH refresh the snapshot
+ * and retry exactly once (safe: the Idempotency-Key travels with it).
+ */
+async function route(
+  c: Context<EdgeHono>,
+  params: z.ZodType<{ tenantId: string; caseId?: string }>,
+  check?: Check,
+) {
+  const cfg = edgeConfig(c.env);
+  const principal = await verifyBearer(c.req.header("authorization"), cfg.jwtKey);
+  const { tenantId, caseId } = parseWith(params, c.req.param(), "path");
+  if (principal.tenantId !== tenantId) throw new DomainError("FORBIDDEN", "the token is not for this tenant");
+  const isWrite = c.req.method !== "GET";
+  if (isWrite && !UUID_RE.test(c.req.header("idempotency-key") ?? "")) {
+    throw new DomainError("VALIDATION_FAILED", "Idempotency-Key must be a UUID", {
+      issues: [{ path: ["header", "Idempotency-Key"], message: "required, a UUID" }],
+    });
+  }
+  const limit = c.req.path.endsWith("/evidence") ? EVIDENCE_MAX_BYTES : MiB;
+  if (Number(c.req.header("content-length") ?? 0) > limit) {
+    throw new DomainError("PAYLOAD_TOO_LARGE", `the body exceeds ${limit} bytes`);
+  }
+  const body = isWrite ? await c.req.arrayBuffer() : null;
+  if (body && body.byteLength > limit)
+    throw new DomainError("PAYLOAD_TOO_LARGE", `the body exceeds ${limit} bytes`);
+  check?.(c, body);
+
+  const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+  let routing: RoutingView = await getRouting(c.env, cfg, { waitUntil });
+  let target = resolveHome(routing.snapshot, tenantId, caseId);
+  if (!target) {
+    // A tenant placed a moment ago may not be in this copy yet.
+    routing = await getRouting(c.env, cfg, { force: true, waitUntil });
+    target = resolveHome(routing.snapshot, tenantId, caseId);
+    if (!target) throw new DomainError("NOT_FOUND", "unknown tenant");
+  }
+  const url = new URL(c.req.url);
+  const out = {
+    method: c.req.method,
+    pathAndQuery: url.pathname + url.search,
+    headers: c.req.raw.headers,
+    body,
+    correlationId: c.get("correlationId"),
+    edgeRegion: c.get("edgeRegion"),
+  };
+  let res = await forwardToCell(cfg, target, out);
+  if (await isOwnershipMiss(res)) {
+    const refreshed = await getRouting(c.env, cfg, { force: true, waitUntil });
+    const again = resolveHome(refreshed.snapshot, tenantId, caseId);
+    if (again && (again.homeRegion !== target.homeRegion || again.epoch !== target.epoch)) {
+      routing = refreshed;
+      target = again;
+      res = await forwardToCell(cfg, target, out);
+      c.header("x-routing-retried", "1");
+    }
+  }
+  const headers = new Headers(res.headers);
+  if (!headers.has("x-home-region")) headers.set("x-home-region", target.homeRegion);
+  if (!headers.has("x-region-epoch")) headers.set("x-region-epoch", String(target.epoch));
+  headers.set("x-routing-source", routing.source);
+  headers.set("x-routing-snapshot-version", String(routing.snapshot.version));
+  if (routing.source === "cached") headers.set("x-routing-age-seconds", routing.ageSeconds.toFixed(1));
+  return new Response(res.body, { status: res.status, headers });
+}
+
+export function caseRoutes(): Hono<EdgeHono> {
+  const app = new Hono<EdgeHono>();
+  const base = "/v1/tenants/:tenantId/cases";
+  app.post(base, (c) => route(c, tenantParams, jsonWith(createCaseBody)));
+  app.get(base, (c) =>
+    route(c, tenantParams, (cc) => {
+      parseWith(listCasesQuery, cc.req.query(), "query");
+    }),
+  );
+  app.get(`${base}/:caseId`, (c) =>
+    route(c, caseParams, (cc) => {
+      parseWith(getCaseQuery, cc.req.query(), "query");
+    }),
+  );
+  app.post(`${base}/:caseId/transitions`, (c) => route(c, caseParams, jsonWith(transitionBody)));
+  app.post(`${base}/:caseId/decision`, (c) => route(c, caseParams, jsonWith(decisionBody)));
+  app.post(`${base}/:caseId/tasks`, (c) => route(c, caseParams, jsonWith(createTaskBody)));
+  app.post(`${base}/:caseId/tasks/:taskId/complete`, (c) => route(c, taskParams, jsonWith(completeTaskBody)));
+  app.post(`${base}/:caseId/evidence`, (c) => route(c, caseParams));
+  app.post(`${base}/:caseId/review-recommendations`, (c) =>
+    route(c, caseParams, jsonWith(reviewRecommendationBody)),
+  );
+  app.get(`${base}/:caseId/audit`, (c) => route(c, caseParams));
+  return app;
+}

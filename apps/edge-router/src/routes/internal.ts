@@ -1,0 +1,31 @@
+import { DomainError, routingSnapshot } from "@homeroute/contracts";
+import { Hono } from "hono";
+import { edgeConfig } from "../env.js";
+import type { EdgeHono } from "../hono.js";
+import { parseJson, parseWith } from "../problem.js";
+import { acceptPushedSnapshot } from "../routing/snapshot-cache.js";
+
+function timingSafeEqualStr(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/** The catalog pushes each new routing snapshot here (authenticated with INTERNAL_TOKEN). */
+export function internalRoutes(): Hono<EdgeHono> {
+  const app = new Hono<EdgeHono>();
+  app.use("/internal/*", async (c, next) => {
+    const cfg = edgeConfig(c.env);
+    if (!timingSafeEqualStr(c.req.header("authorization") ?? "", `Bearer ${cfg.INTERNAL_TOKEN}`)) {
+      throw new DomainError("UNAUTHENTICATED", "the internal token is required");
+    }
+    await next();
+  });
+  app.put("/internal/v1/routing-snapshot", async (c) => {
+    const snapshot = parseWith(routingSnapshot, parseJson(await c.req.text()), "body");
+    const accepted = await acceptPushedSnapshot(c.env, snapshot);
+    return c.json({ accepted, version: snapshot.version });
+  });
+  return app;
+}

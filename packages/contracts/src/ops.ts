@@ -1,0 +1,69 @@
+import { z } from "zod";
+import {
+  epoch,
+  fenceStatus,
+  isoTime,
+  regionCode,
+  residencyPolicyCode,
+  tenantStatus,
+  uuid,
+} from "./common.js";
+
+// Control-plane bodies and views (CONTRACT.md "Control plane").
+
+export const placeTenantBody = z.strictObject({
+  tenantId: uuid.optional(),
+  name: z.string().trim().min(1).max(200),
+  homeRegion: regionCode,
+  residencyPolicy: residencyPolicyCode,
+  adminUserIds: z.array(uuid).max(50).optional(),
+});
+export type PlaceTenantBody = z.infer<typeof placeTenantBody>;
+
+export const regionModeBody = z.strictObject({
+  mode: z.enum(["WRITABLE", "READ_ONLY"]),
+  reason: z.string().trim().min(1).max(2000),
+});
+export type RegionModeBody = z.infer<typeof regionModeBody>;
+
+export const tenantPlacementView = z.object({
+  tenantId: uuid,
+  name: z.string(),
+  homeRegion: regionCode,
+  residencyPolicy: residencyPolicyCode,
+  status: tenantStatus,
+  regionEpoch: epoch,
+  fenceStatus,
+  policy: z.object({
+    allowedRegions: z.array(regionCode),
+    backupRegions: z.array(regionCode),
+    analyticsAllowed: z.boolean(),
+    crossBorderExportAllowed: z.boolean(),
+  }),
+  drTarget: regionCode.nullable(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+});
+export type TenantPlacementView = z.infer<typeof tenantPlacementView>;
+
+/**
+ * What edges route from: O(1) maps keyed by tenant and by entity. Immutable per version.
+ * `allowedRegions` travels with each tenant so the edge can refuse a forbidden home by itself.
+ */
+export const routingSnapshot = z.object({
+  version: z.number().int().positive(),
+  generatedAt: isoTime,
+  regions: z.record(z.string(), z.object({ mode: z.enum(["WRITABLE", "READ_ONLY"]) })),
+  tenants: z.record(
+    z.string(),
+    z.object({
+      homeRegion: regionCode,
+      epoch,
+      status: tenantStatus,
+      policy: residencyPolicyCode,
+      allowedRegions: z.array(regionCode),
+    }),
+  ),
+  entities: z.record(z.string(), z.object({ homeRegion: regionCode, epoch })),
+});
+export type RoutingSnapshot = z.infer<typeof routingSnapshot>;
