@@ -7,7 +7,9 @@ import { internalRoutes } from "./routes/internal.js";
 
 /** The cell's HTTP app; production (main.ts) and tests build it the same way. */
 export function createApp(deps: CellDeps): Hono<ServiceHono> {
-  const app = createHono(deps);
+  const app = createHono(deps, {
+    large: { test: (path) => path.endsWith("/evidence"), maxBytes: deps.env.EVIDENCE_MAX_BYTES },
+  });
   app.get("/healthz", (c) => c.json({ ok: true, region: deps.region }));
   app.get("/readyz", async (c) => {
     try {

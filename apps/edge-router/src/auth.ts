@@ -18,7 +18,9 @@ export interface EdgePrincipal {
  * are refused). Production swaps the HS256 dev key for the JWKS of the identity provider.
  */
 export async function verifyBearer(header: string | undefined, key: Uint8Array): Promise<EdgePrincipal> {
-  if (!header?.startsWith("Bearer ")) throw new DomainError("UNAUTHENTICATED", "a bearer token is required");
+  // The scheme name is case-insensitive (RFC 9110 §11.1).
+  if (!header || !/^bearer /i.test(header))
+    throw new DomainError("UNAUTHENTICATED", "a bearer token is required");
   let payload: unknown;
   try {
     ({ payload } = await jwtVerify(header.slice(7).trim(), key, {

@@ -1,6 +1,15 @@
 import { z } from "zod";
 import { CASE_STATUSES, DECISION_OUTCOMES } from "./case-status.js";
-import { dataFreshness, epoch, isoTime, readSource, regionCode, uuid, version } from "./common.js";
+import {
+  dataFreshness,
+  epoch,
+  isoTime,
+  readSource,
+  regionCode,
+  storableText,
+  uuid,
+  version,
+} from "./common.js";
 
 export const caseStatus = z.enum(CASE_STATUSES);
 export const CHANNELS = ["web", "email", "phone", "post", "in_person"] as const;
@@ -9,7 +18,7 @@ export const CHANNELS = ["web", "email", "phone", "post", "in_person"] as const;
 export const createCaseBody = z.strictObject({
   category: z.string().regex(/^[a-z][a-z0-9_]{1,63}$/, "a violation category code"),
   countryCode: z.string().regex(/^[A-Z]{2}$/, "ISO 3166-1 alpha-2"),
-  summary: z.string().trim().min(1).max(4000),
+  summary: storableText(1, 4000),
   channel: z.enum(CHANNELS),
 });
 export type CreateCaseBody = z.infer<typeof createCaseBody>;
@@ -18,19 +27,19 @@ export const transitionBody = z.strictObject({
   to: caseStatus,
   expectedStatus: caseStatus.optional(),
   expectedVersion: version,
-  reason: z.string().trim().min(1).max(2000),
+  reason: storableText(1, 2000),
 });
 export type TransitionBody = z.infer<typeof transitionBody>;
 
 export const decisionBody = z.strictObject({
   outcome: z.enum(DECISION_OUTCOMES),
   expectedVersion: version,
-  rationale: z.string().trim().min(1).max(8000),
+  rationale: storableText(1, 8000),
 });
 export type DecisionBody = z.infer<typeof decisionBody>;
 
 export const createTaskBody = z.strictObject({
-  title: z.string().trim().min(1).max(500),
+  title: storableText(1, 500),
   assigneeId: uuid,
   dueAt: isoTime.optional(),
 });
@@ -47,7 +56,7 @@ export const RECOMMENDATIONS = [
 ] as const;
 export const reviewRecommendationBody = z.strictObject({
   recommendation: z.enum(RECOMMENDATIONS),
-  rationale: z.string().trim().min(1).max(8000),
+  rationale: storableText(1, 8000),
 });
 export type ReviewRecommendationBody = z.infer<typeof reviewRecommendationBody>;
 
@@ -109,11 +118,10 @@ export type EvidenceView = z.infer<typeof evidenceView>;
 
 export const evidenceHeaders = z.object({
   "content-type": z.string().regex(/^[\w.+-]+\/[\w.+-]+(;.*)?$/, "a media type"),
-  "x-evidence-filename": z
-    .string()
-    .min(1)
-    .max(255)
-    .regex(/^[^/\\\0]+$/, "a file name without path separators"),
+  "x-evidence-filename": storableText(1, 255).refine(
+    (s) => !/[/\\]/.test(s) && s !== "." && s !== "..",
+    "a file name without path separators",
+  ),
 });
 
 export const reviewRecommendationView = z.object({

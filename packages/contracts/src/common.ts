@@ -3,7 +3,23 @@ import { z } from "zod";
 export const uuid = z.uuid();
 /** Region codes are data (infra/topology.json), not a closed enum: adding a region is a data change. */
 export const regionCode = z.string().regex(/^[a-z]{2}(-[a-z]{2,8})?$/, "region code like ap-id or eu");
-export const isoTime = z.iso.datetime({ offset: true });
+// Lone UTF-16 surrogates and U+0000 pass JSON.parse but PostgreSQL text/jsonb refuse them: they
+// are refused here, as input, so they never reach the database as a 500.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+export const storableText = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .min(min)
+    .max(max)
+    .refine((s) => !s.includes("\u0000"), "must not contain U+0000")
+    .refine((s) => !LONE_SURROGATE.test(s), "must be well-formed UTF-16 (no lone surrogates)");
+
+/** RFC 3339 with an offset, inside what PostgreSQL's timestamptz and JS Date both hold. */
+export const isoTime = z.iso.datetime({ offset: true }).refine((s) => {
+  const year = new Date(s).getUTCFullYear();
+  return year >= 1 && year <= 9999;
+}, "year must be between 0001 and 9999");
 export const version = z.number().int().nonnegative();
 export const epoch = z.number().int().positive();
 

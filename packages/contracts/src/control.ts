@@ -1,17 +1,30 @@
 import { z } from "zod";
-import { fenceStatus, isoTime, regionCode, residencyPolicyCode, role, tenantStatus, uuid } from "./common.js";
+import {
+  fenceStatus,
+  isoTime,
+  regionCode,
+  residencyPolicyCode,
+  role,
+  storableText,
+  tenantStatus,
+  uuid,
+} from "./common.js";
 
 // Cell control API (CONTRACT.md "Cell: ... control API"), used by the catalog and tests.
 
 export const putTenantBody = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  name: storableText(1, 200),
   homeRegion: regionCode,
   status: tenantStatus,
   residencyPolicy: residencyPolicyCode,
 });
 export type PutTenantBody = z.infer<typeof putTenantBody>;
 
-export const fenceScope = z.string().regex(/^(tenant:[0-9a-f-]{36}|region:[a-z]{2}(-[a-z]{2,8})?)$/);
+export const fenceScope = z
+  .string()
+  .regex(
+    /^(tenant:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|region:[a-z]{2}(-[a-z]{2,8})?)$/,
+  );
 export const putFenceBody = z.strictObject({
   activeRegion: regionCode,
   epoch: z.number().int().positive(),

@@ -5,6 +5,7 @@ import {
   isoTime,
   regionCode,
   residencyPolicyCode,
+  storableText,
   tenantStatus,
   uuid,
 } from "./common.js";
@@ -13,7 +14,7 @@ import {
 
 export const placeTenantBody = z.strictObject({
   tenantId: uuid.optional(),
-  name: z.string().trim().min(1).max(200),
+  name: storableText(1, 200),
   homeRegion: regionCode,
   residencyPolicy: residencyPolicyCode,
   adminUserIds: z.array(uuid).max(50).optional(),
@@ -22,7 +23,7 @@ export type PlaceTenantBody = z.infer<typeof placeTenantBody>;
 
 export const regionModeBody = z.strictObject({
   mode: z.enum(["WRITABLE", "READ_ONLY"]),
-  reason: z.string().trim().min(1).max(2000),
+  reason: storableText(1, 2000),
 });
 export type RegionModeBody = z.infer<typeof regionModeBody>;
 

@@ -1,6 +1,7 @@
 import { DomainError, problemOf } from "@homeroute/contracts";
 import { uuidv7 } from "@homeroute/ids";
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { Logger } from "./log.js";
 import { problemResponse } from "./problem.js";
 import type { ServiceHono } from "./types.js";
@@ -17,7 +18,26 @@ export interface ServiceInfo {
   log: Logger;
 }
 
-export function createHono(deps: ServiceInfo): Hono<ServiceHono> {
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export interface BodyLimits {
+  /** Routes with a larger limit than 1 MiB (evidence uploads), by path predicate. */
+  large?: { test: (path: string) => boolean; maxBytes: number };
+}
+
+function limiter(maxSize: number) {
+  return bodyLimit({
+    maxSize,
+    // The unread rest of the body is abandoned, so the connection cannot be reused: say so.
+    onError: (c) => {
+      const r = problemResponse(c, problemOf("PAYLOAD_TOO_LARGE", `the body exceeds ${maxSize} bytes`));
+      r.headers.set("connection", "close");
+      return r;
+    },
+  });
+}
+
+export function createHono(deps: ServiceInfo, limits: BodyLimits = {}): Hono<ServiceHono> {
   const app = new Hono<ServiceHono>();
   app.use(async (c, next) => {
     const started = performance.now();
@@ -42,6 +62,9 @@ export function createHono(deps: ServiceInfo): Hono<ServiceHono> {
       replayed: c.get("replayed") || undefined,
     });
   });
+  const small = limiter(DEFAULT_BODY_LIMIT);
+  const large = limits.large ? limiter(limits.large.maxBytes) : small;
+  app.use((c, next) => (limits.large?.test(c.req.path) ? large(c, next) : small(c, next)));
   app.onError((err, c) => {
     if (err instanceof DomainError) return problemResponse(c, err.toProblem());
     deps.log.error("unhandled", {

@@ -19,7 +19,9 @@ export interface Principal {
  * come from the tenant's grants at home (CONTRACT.md "Auth").
  */
 export async function authenticate(header: string | undefined, key: Uint8Array): Promise<Principal> {
-  if (!header?.startsWith("Bearer ")) throw new DomainError("UNAUTHENTICATED", "a bearer token is required");
+  // The scheme name is case-insensitive (RFC 9110 §11.1).
+  if (!header || !/^bearer /i.test(header))
+    throw new DomainError("UNAUTHENTICATED", "a bearer token is required");
   const token = header.slice(7).trim();
   let payload: unknown;
   try {

@@ -17,7 +17,6 @@ import { uuidv7 } from "@homeroute/ids";
 import type { ServiceHono } from "@homeroute/service-kit";
 import { authenticate, jsonBody, parseWith, problemResponse, requireTenant } from "@homeroute/service-kit";
 import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { readCaseAudit } from "../audit/read.js";
 import { planCreateCase } from "../cases/create.js";
@@ -32,7 +31,6 @@ import { planRecommendation } from "../reviews/recommend.js";
 import { planCompleteTask } from "../tasks/complete.js";
 import { planCreateTask } from "../tasks/create.js";
 
-const MiB = 1024 * 1024;
 const tenantParams = z.object({ tenantId: z.uuid() });
 const caseParams = tenantParams.extend({ caseId: z.uuid() });
 const taskParams = caseParams.extend({ taskId: z.uuid() });
@@ -40,12 +38,6 @@ const taskParams = caseParams.extend({ taskId: z.uuid() });
 /** Case routes of CONTRACT.md; the same paths the edge forwards to. HTTP maps, domain decides. */
 export function caseRoutes(deps: CellDeps): Hono<ServiceHono> {
   const app = new Hono<ServiceHono>();
-  const tooLarge = (limit: number) =>
-    bodyLimit({
-      maxSize: limit,
-      onError: (c) => problemResponse(c, problemOf("PAYLOAD_TOO_LARGE", `the body exceeds ${limit} bytes`)),
-    });
-
   // Authenticate before anything else is looked at; the tenant in the path must be the token's.
   app.use("/v1/tenants/:tenantId/*", async (c, next) => {
     const principal = await authenticate(c.req.header("authorization"), deps.jwtKey);
@@ -54,12 +46,6 @@ export function caseRoutes(deps: CellDeps): Hono<ServiceHono> {
     c.set("principal", principal);
     await next();
   });
-  app.use("/v1/tenants/:tenantId/cases/:caseId/evidence", tooLarge(deps.env.EVIDENCE_MAX_BYTES));
-  app.use("/v1/tenants/:tenantId/*", async (c, next) => {
-    if (c.req.path.endsWith("/evidence")) return next();
-    return tooLarge(MiB)(c, next);
-  });
-
   const meta = (
     c: Context<ServiceHono>,
     m: Pick<CommandMeta, "operation" | "permission" | "request"> & {

@@ -81,6 +81,7 @@ async function route(
     edgeRegion: c.get("edgeRegion"),
   };
   let res = await forwardToCell(cfg, target, out);
+  let retried = false;
   if (await isOwnershipMiss(res)) {
     const refreshed = await getRouting(c.env, cfg, { force: true, waitUntil });
     const again = resolveHome(refreshed.snapshot, tenantId, caseId);
@@ -88,13 +89,14 @@ async function route(
       routing = refreshed;
       target = again;
       res = await forwardToCell(cfg, target, out);
-      c.header("x-routing-retried", "1");
+      retried = true;
     }
   }
   const headers = new Headers(res.headers);
   if (!headers.has("x-home-region")) headers.set("x-home-region", target.homeRegion);
   if (!headers.has("x-region-epoch")) headers.set("x-region-epoch", String(target.epoch));
   headers.set("x-routing-source", routing.source);
+  if (retried) headers.set("x-routing-retried", "1");
   headers.set("x-routing-snapshot-version", String(routing.snapshot.version));
   if (routing.source === "cached") headers.set("x-routing-age-seconds", routing.ageSeconds.toFixed(1));
   return new Response(res.body, { status: res.status, headers });

@@ -36,7 +36,7 @@ async function fromKv(env: EdgeBindings): Promise<Held | null> {
   return parsed.success ? { snapshot: parsed.data, confirmedAt: raw.confirmedAt } : null;
 }
 
-async function fromCatalog(env: EdgeBindings, cfg: EdgeConfig): Promise<Held | null> {
+async function fromCatalog(cfg: EdgeConfig): Promise<Held | null> {
   if (Date.now() < catalogQuietUntil) return null;
   try {
     const res = await fetch(`${cfg.CATALOG_URL}/internal/v1/routing-snapshot`, {
@@ -77,7 +77,7 @@ export async function getRouting(
     if (held && Date.now() - held.confirmedAt < ttlMs) return view(held, cfg);
   }
   if (opts.force) catalogQuietUntil = 0;
-  const live = await fromCatalog(env, cfg);
+  const live = await fromCatalog(cfg);
   if (live) {
     held = newer(held, live);
     const put = env.ROUTING.put(KV_KEY, JSON.stringify(held));

@@ -1,0 +1,179 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { catalogEnvSchema, type RunningCatalog, startCatalog } from "@homeroute/catalog";
+import { cellEnvSchema, type RunningCell, startCell } from "@homeroute/cell";
+import { uuidv7 } from "@homeroute/ids";
+import { createTestDatabase, makeToken, TEST_JWT_SECRET, type TestDatabase } from "@homeroute/testkit";
+import { type RunningEdge, startEdge } from "./edge-worker.js";
+
+export const INTERNAL_TOKEN = "internal-test-token-0123456789";
+
+/**
+ * A small planet for cross-service tests: a real catalog and real cells (Node, HTTP on loopback,
+ * each with its own fresh PostgreSQL database) and the real edge Worker in Miniflare.
+ */
+export interface Planet {
+  catalog: RunningCatalog;
+  cells: Record<string, RunningCell>;
+  edge: RunningEdge;
+  opsToken: string;
+  stopCatalog(): Promise<void>;
+  startCatalogAgain(): Promise<void>;
+  stopCell(region: string): Promise<void>;
+  /** Waits until the catalog has delivered every queued cell call it can. */
+  settle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startPlanet(
+  label: string,
+  regions: string[],
+  o: { snapshotTtlSeconds?: number } = {},
+): Promise<Planet> {
+  const dbs: TestDatabase[] = [];
+  const objects = await mkdtemp(join(tmpdir(), "hr-planet-"));
+  const cells: Record<string, RunningCell> = {};
+  const cellEnvs: Record<string, ReturnType<typeof cellEnvSchema.parse>> = {};
+  for (const region of regions) {
+    const db = await createTestDatabase("cell", `${label}_${region}`);
+    dbs.push(db);
+    cellEnvs[region] = cellEnvSchema.parse({
+      REGION: region,
+      PORT: 0,
+      DATABASE_URL: db.url,
+      INTERNAL_TOKEN,
+      AUTH_JWT_SECRET: TEST_JWT_SECRET,
+      OBJECT_STORE_DIR: objects,
+      LOG_LEVEL: "silent",
+    });
+    cells[region] = await startCell(cellEnvs[region]!);
+  }
+  const catalogDb = await createTestDatabase("catalog", label);
+  dbs.push(catalogDb);
+  const cellUrls = Object.fromEntries(Object.entries(cells).map(([r, c]) => [r, c.url]));
+  const catalogEnv = catalogEnvSchema.parse({
+    PORT: 0,
+    DATABASE_URL: catalogDb.url,
+    INTERNAL_TOKEN,
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    CELL_URLS: JSON.stringify(cellUrls),
+    SYNC_INTERVAL_MS: "200",
+    HEALTH_INTERVAL_MS: "500",
+    LOG_LEVEL: "silent",
+  });
+  let catalog = await startCatalog(catalogEnv);
+  // The edge needs the catalog's URL; the catalog pushes snapshots to the edge: wire both ways,
+  // keeping the catalog's port stable across a stop/start.
+  const catalogPort = catalog.port;
+  const edge = await startEdge({
+    catalogUrl: catalog.url,
+    cellUrls,
+    jwtSecret: TEST_JWT_SECRET,
+    internalToken: INTERNAL_TOKEN,
+    snapshotTtlSeconds: o.snapshotTtlSeconds,
+  });
+  catalog.deps.env.EDGE_URL = edge.url;
+  let catalogRunning = true;
+  const planet: Planet = {
+    get catalog() {
+      return catalog;
+    },
+    cells,
+    edge,
+    opsToken: await makeToken({ sub: uuidv7(), ops: true }),
+    async stopCatalog() {
+      if (!catalogRunning) return;
+      catalogRunning = false;
+      await catalog.close();
+    },
+    async startCatalogAgain() {
+      catalog = await startCatalog({ ...catalogEnv, PORT: catalogPort, EDGE_URL: edge.url });
+      catalogRunning = true;
+    },
+    async stopCell(region) {
+      await cells[region]!.close();
+    },
+    async settle() {
+      for (let i = 0; i < 50; i++) {
+        const [row] = await catalog.deps.sql<{ n: number }[]>`
+          SELECT count(*)::int AS n FROM cell_sync_task
+          WHERE done_at IS NULL AND region = ANY(${Object.keys(catalog.deps.env.CELL_URLS)})`;
+        if (row!.n === 0) return;
+        catalog.deps.kickSync();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error("cell sync did not settle");
+    },
+    async close() {
+      await edge.close();
+      if (catalogRunning) await catalog.close();
+      for (const c of Object.values(cells)) await c.close().catch(() => {});
+      for (const db of dbs) await db.drop();
+      await rm(objects, { recursive: true, force: true });
+    },
+  };
+  return planet;
+}
+
+export async function edgeCall(
+  p: Planet,
+  method: string,
+  path: string,
+  body?: unknown,
+  o: { token?: string; key?: string | null; edgeRegion?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const headers: Record<string, string> = { "content-type": "application/json", ...o.headers };
+  if (o.token) headers.authorization = `Bearer ${o.token}`;
+  if (method !== "GET" && o.key !== null) headers["idempotency-key"] = o.key ?? uuidv7();
+  if (o.edgeRegion) headers["x-sim-edge-region"] = o.edgeRegion;
+  const res = await fetch(`${p.edge.url}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {}
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+export async function placeTenant(
+  p: Planet,
+  homeRegion: string,
+  residencyPolicy: string,
+  roles: string[] = ["investigator"],
+) {
+  const users = Object.fromEntries(roles.map((r) => [r, uuidv7()]));
+  const adminId = uuidv7();
+  const r = await edgeCall(
+    p,
+    "POST",
+    "/v1/ops/tenants",
+    {
+      name: `Regulator ${homeRegion}`,
+      homeRegion,
+      residencyPolicy,
+      adminUserIds: [adminId],
+    },
+    { token: p.opsToken },
+  );
+  if (r.status !== 201) throw new Error(`placement failed: ${r.status} ${JSON.stringify(r.body)}`);
+  const tenantId = r.body.tenantId as string;
+  await p.settle();
+  const cell = p.cells[homeRegion]!;
+  for (const [role, userId] of Object.entries(users)) {
+    await fetch(`${cell.url}/internal/v1/tenants/${tenantId}/grants/${userId}/${role}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${INTERNAL_TOKEN}` },
+    });
+  }
+  const tokens = Object.fromEntries(
+    await Promise.all(
+      Object.entries(users).map(async ([role, sub]) => [role, await makeToken({ sub, tid: tenantId })]),
+    ),
+  ) as Record<string, string>;
+  return { tenantId, users, tokens, placement: r.body };
+}
