@@ -21,6 +21,8 @@ export interface Planet {
   stopCatalog(): Promise<void>;
   startCatalogAgain(): Promise<void>;
   stopCell(region: string): Promise<void>;
+  /** Starts a stopped cell again on the same port and database (its data survives). */
+  restartCell(region: string): Promise<void>;
   /** Waits until the catalog has delivered every queued cell call it can. */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -93,6 +95,9 @@ export async function startPlanet(
     },
     async stopCell(region) {
       await cells[region]!.close();
+    },
+    async restartCell(region) {
+      cells[region] = await startCell({ ...cellEnvs[region]!, PORT: cells[region]!.port });
     },
     async settle() {
       for (let i = 0; i < 50; i++) {
