@@ -13,5 +13,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     env: { LOG_LEVEL: "silent" },
+    reporters: ["default", "./test/support/summary-reporter.ts"],
   },
 });
