@@ -1,5 +1,8 @@
+import { exitWhenParentDies } from "@homeroute/service-kit";
 import { loadCatalogEnv } from "./env.js";
 import { startCatalog } from "./server.js";
+
+exitWhenParentDies();
 
 try {
   const catalog = await startCatalog(loadCatalogEnv());

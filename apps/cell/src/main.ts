@@ -1,5 +1,8 @@
+import { exitWhenParentDies } from "@homeroute/service-kit";
 import { loadCellEnv } from "./env.js";
 import { startCell } from "./server.js";
+
+exitWhenParentDies();
 
 try {
   const env = loadCellEnv();

@@ -1,0 +1,1 @@
+export { bundleEdgeWorker, type RunningEdge, startEdge } from "./edge.js";

