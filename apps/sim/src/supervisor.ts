@@ -62,9 +62,14 @@ export class ManagedProcess {
     this.state = "running";
   }
 
-  kill(): void {
+  /** SIGKILL, resolved once the process is gone (reaped, so its pid no longer answers). */
+  async kill(): Promise<void> {
     this.state = "killed";
-    this.child?.kill("SIGKILL");
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill("SIGKILL");
+    await exited;
   }
 
   pause(): void {
@@ -88,7 +93,7 @@ export class ManagedProcess {
   async stop(graceMs = 3000): Promise<void> {
     const child = this.child;
     this.state = "stopped";
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     if (child.pid) process.kill(child.pid, "SIGCONT");
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     child.kill("SIGTERM");

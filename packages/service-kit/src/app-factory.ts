@@ -67,6 +67,20 @@ export function createHono(deps: ServiceInfo, limits: BodyLimits = {}): Hono<Ser
   app.use((c, next) => (limits.large?.test(c.req.path) ? large(c, next) : small(c, next)));
   app.onError((err, c) => {
     if (err instanceof DomainError) return problemResponse(c, err.toProblem());
+    if (isDatabaseUnavailable(err)) {
+      // The process is up but its database is not: a retryable outage of this region, not a 500.
+      deps.log.error("database unavailable", {
+        requestId: c.get("requestId"),
+        error: (err as Error).message,
+      });
+      return problemResponse(
+        c,
+        problemOf("REGION_UNAVAILABLE", "this region's database is unreachable", {
+          region: deps.region,
+          retryAfterSeconds: 5,
+        }),
+      );
+    }
     deps.log.error("unhandled", {
       requestId: c.get("requestId"),
       route: c.req.routePath,
@@ -77,6 +91,25 @@ export function createHono(deps: ServiceInfo, limits: BodyLimits = {}): Hono<Ser
   });
   app.notFound((c) => problemResponse(c, problemOf("NOT_FOUND", "no such route")));
   return app;
+}
+
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "CONNECT_TIMEOUT",
+  "57P01", // admin_shutdown
+  "57P03", // cannot_connect_now
+]);
+
+/** Errors that mean "the database cannot be reached right now" (postgres.js and Node codes). */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === "string" && UNAVAILABLE_CODES.has(code);
 }
 
 export function payloadTooLarge(limit: number): never {

@@ -1,0 +1,261 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { uuidv7 } from "@homeroute/ids";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+// The one-command simulation, started as a user would (its own process tree, embedded Postgres,
+// nats-server from PATH), driven through its contract: topology.json, /sim/faults, /sim/latency,
+// globalctl, and a clean stop.
+
+const run = promisify(execFile);
+const root = new URL("../", import.meta.url).pathname;
+let stateDir: string;
+let sim: ChildProcess;
+let topo: any;
+const portBase = 20000 + Math.floor(Math.random() * 200) * 50;
+const env = () => ({
+  ...process.env,
+  SIM_STATE_DIR: stateDir,
+  SIM_PORT_BASE: String(portBase),
+  LOG_LEVEL: "info",
+});
+
+async function globalctl(...args: string[]) {
+  try {
+    const { stdout } = await run(
+      process.execPath,
+      ["--import", "tsx", "apps/ops/src/globalctl.ts", ...args],
+      {
+        cwd: root,
+        env: env(),
+      },
+    );
+    return { code: 0, out: stdout };
+  } catch (e) {
+    const err = e as { code: number; stdout: string };
+    return { code: err.code, out: err.stdout };
+  }
+}
+
+async function post(url: string, body: unknown, token?: string) {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "idempotency-key": uuidv7(),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as any };
+}
+
+beforeAll(async () => {
+  stateDir = await mkdtemp(join(tmpdir(), "hr-sim-"));
+  sim = spawn(process.execPath, ["--import", "tsx", "apps/sim/src/main.ts", "--fresh"], {
+    cwd: root,
+    env: env(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  sim.stdout!.on("data", (d) => {
+    output += d;
+  });
+  sim.stderr!.on("data", (d) => {
+    output += d;
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (output.includes("homeroute is up")) {
+        clearInterval(timer);
+        resolve();
+      }
+      if (output.includes("failed to start") || sim.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(output));
+      }
+    }, 100);
+  });
+  topo = JSON.parse(readFileSync(join(stateDir, "topology.json"), "utf8"));
+}, 120_000);
+
+afterAll(async () => {
+  if (sim && sim.exitCode === null) sim.kill("SIGKILL");
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+const demoTenant = (region: string) => topo.demo.tenants.find((t: any) => t.homeRegion === region);
+const demoUser = (tenantId: string, role: string) =>
+  topo.demo.users.find((u: any) => u.tenantId === tenantId && u.roles.includes(role));
+const newCase = { category: "market_abuse", countryCode: "ID", summary: "Simulation", channel: "web" };
+
+async function tokenFor(region: string, role: string) {
+  const t = demoTenant(region);
+  const r = await globalctl("token", "--tenant", t.tenantId, "--user", demoUser(t.tenantId, role).userId);
+  expect(r.code).toBe(0);
+  return { tenantId: t.tenantId as string, token: r.out.trim() };
+}
+
+describe("the local simulation", () => {
+  it("writes topology.json as the contract says, with one demo tenant per policy", () => {
+    expect(Object.keys(topo).sort()).toEqual([
+      "catalogUrl",
+      "cells",
+      "dashboardUrl",
+      "demo",
+      "edgeUrl",
+      "natsUrl",
+      "simUrl",
+    ]);
+    expect(Object.keys(topo.cells).sort()).toEqual(["ap-au", "ap-id", "ap-sg", "eu", "us"]);
+    expect(new Set(topo.demo.tenants.map((t: any) => t.residencyPolicy))).toEqual(
+      new Set(["ID_STRICT", "EU_GDPR", "APAC_SHARED", "GLOBAL_STANDARD"]),
+    );
+    expect(topo.edgeUrl).toBe(`http://127.0.0.1:${portBase + 20}`);
+  });
+
+  it("routes a command from the edge to the home cell, with a globalctl token", async () => {
+    const { tenantId, token } = await tokenFor("ap-id", "investigator");
+    const r = await post(`${topo.edgeUrl}/v1/tenants/${tenantId}/cases`, newCase, token);
+    expect(r.status).toBe(201);
+    expect(r.body.caseNumber).toMatch(/^ID-/);
+  });
+
+  it("kill takes the cell process away (503 REGION_UNAVAILABLE); heal restarts it with its data", async () => {
+    const { tenantId, token } = await tokenFor("ap-sg", "reporter");
+    const before = await post(`${topo.edgeUrl}/v1/tenants/${tenantId}/cases`, newCase, token);
+    expect(before.status).toBe(201);
+    const status0: any = await (await fetch(`${topo.simUrl}/sim/status`)).json();
+    const pid = status0.processes["cell:ap-sg"].pid;
+    const fault = await post(`${topo.simUrl}/sim/faults`, { target: "cell:ap-sg", kind: "kill" });
+    expect(fault.status).toBe(201);
+    expect(() => process.kill(pid, 0)).toThrow();
+    const during = await post(`${topo.edgeUrl}/v1/tenants/${tenantId}/cases`, newCase, token);
+    expect(during.status).toBe(503);
+    expect(during.body.code).toBe("REGION_UNAVAILABLE");
+    const list: any = await (await fetch(`${topo.simUrl}/sim/faults`)).json();
+    expect(list.items.map((f: any) => f.faultId)).toContain(fault.body.faultId);
+    const healed = await fetch(`${topo.simUrl}/sim/faults/${fault.body.faultId}`, { method: "DELETE" });
+    expect(healed.status).toBe(200);
+    const after = await post(`${topo.edgeUrl}/v1/tenants/${tenantId}/cases`, newCase, token);
+    expect(after.status).toBe(201);
+    expect(Number(after.body.caseNumber.slice(-8))).toBe(Number(before.body.caseNumber.slice(-8)) + 1);
+  });
+
+  it("pause (SIGSTOP) makes the edge answer 503 within its bound; heal (SIGCONT) resumes", async () => {
+    const { tenantId, token } = await tokenFor("eu", "reporter");
+    const fault = await globalctl("fault", "inject", "cell:eu", "pause", "--json");
+    expect(fault.code).toBe(0);
+    const id = JSON.parse(fault.out).faultId;
+    const during = await post(
+      `${topo.edgeUrl}/v1/tenants/${tenantId}/cases`,
+      { ...newCase, countryCode: "DE" },
+      token,
+    );
+    expect(during.body.code).toBe("REGION_UNAVAILABLE");
+    expect((await globalctl("fault", "heal", id)).code).toBe(0);
+    const after = await post(
+      `${topo.edgeUrl}/v1/tenants/${tenantId}/cases`,
+      { ...newCase, countryCode: "DE" },
+      token,
+    );
+    expect(after.status).toBe(201);
+  });
+
+  it("a partitioned database is a clean 503 from its cell, not a 500; heal restores writes", async () => {
+    const { tenantId, token } = await tokenFor("ap-au", "reporter");
+    const fault = await post(`${topo.simUrl}/sim/faults`, { target: "db:ap-au", kind: "partition" });
+    const during = await post(
+      `${topo.edgeUrl}/v1/tenants/${tenantId}/cases`,
+      { ...newCase, countryCode: "AU" },
+      token,
+    );
+    expect(during.status).toBe(503);
+    expect(during.body).toMatchObject({ code: "REGION_UNAVAILABLE", region: "ap-au" });
+    await fetch(`${topo.simUrl}/sim/faults/${fault.body.faultId}`, { method: "DELETE" });
+    const after = await post(
+      `${topo.edgeUrl}/v1/tenants/${tenantId}/cases`,
+      { ...newCase, countryCode: "AU" },
+      token,
+    );
+    expect(after.status).toBe(201);
+  });
+
+  it("refuses unknown targets and kinds, and a second fault on one target", async () => {
+    expect((await post(`${topo.simUrl}/sim/faults`, { target: "cell:xx", kind: "kill" })).status).toBe(404);
+    expect((await post(`${topo.simUrl}/sim/faults`, { target: "cell:us", kind: "explode" })).status).toBe(
+      400,
+    );
+    const a = await post(`${topo.simUrl}/sim/faults`, { target: "catalog", kind: "partition" });
+    const b = await post(`${topo.simUrl}/sim/faults`, { target: "catalog", kind: "pause" });
+    expect(b.status).toBe(422);
+    await fetch(`${topo.simUrl}/sim/faults/${a.body.faultId}`, { method: "DELETE" });
+  });
+
+  it("a stopped catalog refuses control-plane work while commands keep flowing", async () => {
+    const { tenantId, token } = await tokenFor("us", "reporter");
+    const fault = await post(`${topo.simUrl}/sim/faults`, { target: "catalog", kind: "kill" });
+    try {
+      const place = await globalctl(
+        "tenant",
+        "place",
+        "--name",
+        "x",
+        "--home",
+        "us",
+        "--policy",
+        "GLOBAL_STANDARD",
+        "--json",
+      );
+      expect(place.code).toBe(1);
+      expect(JSON.parse(place.out).code).toBe("CATALOG_UNAVAILABLE");
+      const r = await post(
+        `${topo.edgeUrl}/v1/tenants/${tenantId}/cases`,
+        { ...newCase, countryCode: "US" },
+        token,
+      );
+      expect(r.status).toBe(201);
+    } finally {
+      await fetch(`${topo.simUrl}/sim/faults/${fault.body.faultId}`, { method: "DELETE" });
+    }
+  });
+
+  it("applies the realistic latency profile by the request's edge region", async () => {
+    expect((await globalctl("latency", "realistic")).code).toBe(0);
+    const { tenantId, token } = await tokenFor("ap-id", "investigator");
+    const timed = async (edgeRegion: string) => {
+      const started = performance.now();
+      await fetch(`${topo.edgeUrl}/v1/tenants/${tenantId}/cases`, {
+        headers: { authorization: `Bearer ${token}`, "x-sim-edge-region": edgeRegion },
+      });
+      return performance.now() - started;
+    };
+    // Functional check of the injector (it must add at least the configured delay), not a speed claim.
+    expect(await timed("us")).toBeGreaterThanOrEqual(220);
+    expect((await globalctl("latency", "none")).code).toBe(0);
+  });
+
+  it("stops every child on SIGTERM, leaving nothing behind", async () => {
+    const status: any = await (await fetch(`${topo.simUrl}/sim/status`)).json();
+    const pids = Object.values(status.processes)
+      .map((p: any) => p.pid)
+      .filter(Boolean) as number[];
+    expect(pids.length).toBeGreaterThanOrEqual(6);
+    const exited = new Promise((r) => sim.once("exit", r));
+    sim.kill("SIGTERM");
+    await exited;
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(pids.filter(alive)).toEqual([]);
+  });
+});
