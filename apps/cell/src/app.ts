@@ -3,6 +3,7 @@ import { createHono } from "@homeroute/service-kit";
 import type { Hono } from "hono";
 import type { CellDeps } from "./deps.js";
 import { caseRoutes } from "./routes/cases.js";
+import { grantRoutes } from "./routes/grants.js";
 import { internalRoutes } from "./routes/internal.js";
 
 /** The cell's HTTP app; production (main.ts) and tests build it the same way. */
@@ -21,5 +22,6 @@ export function createApp(deps: CellDeps): Hono<ServiceHono> {
   });
   app.route("/", internalRoutes(deps));
   app.route("/", caseRoutes(deps));
+  app.route("/", grantRoutes(deps));
   return app;
 }

@@ -187,3 +187,80 @@ describe("listing", () => {
     expect(bad.status).toBe(400);
   });
 });
+
+describe("grants", () => {
+  it("a tenant admin grants and revokes at home; the role takes effect at once; versions order the events", async () => {
+    const other = await setupTenant(h);
+    const admin = other.users.tenant_admin!.token;
+    const newcomer = uuidv7();
+    const { makeToken } = await import("@homeroute/testkit");
+    const token = await makeToken({ sub: newcomer, tid: other.tenantId });
+    const denied = await call(
+      h,
+      "POST",
+      `/v1/tenants/${other.tenantId}/cases`,
+      { category: "fraud", countryCode: "SG", summary: "x", channel: "web" },
+      { token },
+    );
+    expect(denied.status).toBe(403);
+    const g = await call(
+      h,
+      "POST",
+      `/v1/tenants/${other.tenantId}/grants`,
+      { userId: newcomer, role: "reporter" },
+      { token: admin },
+    );
+    expect(g.status).toBe(201);
+    expect(g.body).toMatchObject({ status: "GRANTED", grantVersion: 1 });
+    const allowed = await call(
+      h,
+      "POST",
+      `/v1/tenants/${other.tenantId}/cases`,
+      { category: "fraud", countryCode: "SG", summary: "x", channel: "web" },
+      { token },
+    );
+    expect(allowed.status).toBe(201);
+    const r = await call(
+      h,
+      "DELETE",
+      `/v1/tenants/${other.tenantId}/grants/${newcomer}/reporter`,
+      undefined,
+      { token: admin },
+    );
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ status: "REVOKED", grantVersion: 2 });
+    const again = await call(
+      h,
+      "POST",
+      `/v1/tenants/${other.tenantId}/cases`,
+      { category: "fraud", countryCode: "SG", summary: "x", channel: "web" },
+      { token },
+    );
+    expect(again.status).toBe(403);
+    const events =
+      await h.sql`SELECT event_type, aggregate_version FROM outbox_event WHERE aggregate_id = ${newcomer} ORDER BY seq`;
+    expect(events.map((e) => [e.event_type, e.aggregate_version])).toEqual([
+      ["grant.granted", "1"],
+      ["grant.revoked", "2"],
+    ]);
+    const twice = await call(
+      h,
+      "DELETE",
+      `/v1/tenants/${other.tenantId}/grants/${newcomer}/reporter`,
+      undefined,
+      { token: admin },
+    );
+    expect(twice.status).toBe(404);
+  });
+
+  it("only a tenant admin manages grants", async () => {
+    const r = await call(
+      h,
+      "POST",
+      `/v1/tenants/${t.tenantId}/grants`,
+      { userId: uuidv7(), role: "supervisor" },
+      { token: t.users.supervisor!.token },
+    );
+    expect(r.status).toBe(403);
+  });
+});

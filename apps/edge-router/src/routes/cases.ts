@@ -5,6 +5,8 @@ import {
   DomainError,
   decisionBody,
   getCaseQuery,
+  grantBody,
+  grantParams,
   listCasesQuery,
   reviewRecommendationBody,
   transitionBody,
@@ -125,5 +127,8 @@ export function caseRoutes(): Hono<EdgeHono> {
     route(c, caseParams, jsonWith(reviewRecommendationBody)),
   );
   app.get(`${base}/:caseId/audit`, (c) => route(c, caseParams));
+  // Grants are sensitive: always decided at the tenant's home (CONTRACT.md "Grants").
+  app.post("/v1/tenants/:tenantId/grants", (c) => route(c, tenantParams, jsonWith(grantBody)));
+  app.delete("/v1/tenants/:tenantId/grants/:userId/:role", (c) => route(c, grantParams));
   return app;
 }

@@ -71,3 +71,14 @@ export const commandLog = pgTable(
     index("ix_command_log_created").on(t.createdAt),
   ],
 );
+
+/** Per (tenant, user) version of the grant aggregate, so grant events order like any other. */
+export const grantVersion = pgTable(
+  "grant_version",
+  {
+    tenantId: uuid().notNull(),
+    userId: uuid().notNull(),
+    version: bigint({ mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.userId] })],
+);
