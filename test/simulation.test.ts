@@ -239,6 +239,20 @@ describe("the local simulation", () => {
     expect((await globalctl("latency", "none")).code).toBe(0);
   });
 
+  it("runs the README's guided tour, exactly as written", async () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const block = readme.split("<!-- tour:start -->")[1]!.split("<!-- tour:end -->")[0]!;
+    const script = block.replace(/^[\s\S]*?```sh\n/, "").replace(/```[\s\S]*$/, "");
+    const { stdout } = await run("bash", ["-euo", "pipefail", "-c", script], {
+      cwd: root,
+      env: { ...env(), HOMEROUTE_SKIP_INSTALL: "1" },
+      timeout: 90_000,
+    });
+    expect(stdout).toContain("refused, as it should be");
+    expect(stdout).toMatch(/x-served-by-region: ap-sg/i);
+    expect(stdout).toContain("REGION_UNAVAILABLE");
+  }, 120_000);
+
   it("stops every child on SIGTERM, leaving nothing behind", async () => {
     const status: any = await (await fetch(`${topo.simUrl}/sim/status`)).json();
     const pids = Object.values(status.processes)

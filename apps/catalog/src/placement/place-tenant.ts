@@ -4,7 +4,7 @@ import { appendCatalogAudit } from "../audit.js";
 import { runCatalogCommand } from "../command.js";
 import type { CatalogDeps } from "../deps.js";
 import { publishSnapshot } from "../snapshot/publish.js";
-import { queueCellCall } from "../sync/cell-sync.js";
+import { deliverPending, queueCellCall } from "../sync/cell-sync.js";
 import { loadPolicy, requireRegion } from "./policies.js";
 import { getTenant } from "./tenants.js";
 
@@ -100,5 +100,19 @@ export async function placeTenant(deps: CatalogDeps, body: PlaceTenantBody, acto
     },
   );
   deps.kickSync();
+  // Try to have the home cell registered before answering, so the tenant is usable at once; if
+  // the cell is down, the sync loop keeps trying and the answer says so.
+  if (!result.replayed) {
+    const tenantId = result.body.tenantId as string;
+    const registered = await Promise.race([
+      deliverPending(deps).then(async () => {
+        const [left] = await deps.sql<{ n: number }[]>`
+          SELECT count(*)::int AS n FROM cell_sync_task WHERE done_at IS NULL AND path LIKE ${`%${tenantId}%`}`;
+        return left!.n === 0;
+      }),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 3000)),
+    ]).catch(() => false);
+    result.body = { ...result.body, cellRegistered: registered };
+  }
   return result;
 }
