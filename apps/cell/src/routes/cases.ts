@@ -8,14 +8,13 @@ import {
   evidenceHeaders,
   getCaseQuery,
   listCasesQuery,
-  problemOf,
   regionCode,
   reviewRecommendationBody,
   transitionBody,
 } from "@homeroute/contracts";
 import { uuidv7 } from "@homeroute/ids";
 import type { ServiceHono } from "@homeroute/service-kit";
-import { authenticate, jsonBody, parseWith, problemResponse, requireTenant } from "@homeroute/service-kit";
+import { authenticate, jsonBody, parseWith, requireTenant } from "@homeroute/service-kit";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { readCaseAudit } from "../audit/read.js";
