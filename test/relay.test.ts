@@ -161,10 +161,12 @@ describe("outbox relay", () => {
     const nc = await connectNats(nats.url, "hb-reader");
     try {
       const jsm = await jetstreamManager(nc);
-      const m = await jsm.streams.getMessage(streamName(root, "ap-id"), {
-        last_by_subj: `${root}.heartbeat.ap-id`,
-      });
-      const hb = JSON.parse(new TextDecoder().decode(m!.data));
+      const last = () =>
+        jsm.streams
+          .getMessage(streamName(root, "ap-id"), { last_by_subj: `${root}.heartbeat.ap-id` })
+          .catch(() => null);
+      await until(async () => (await last()) != null, "a heartbeat");
+      const hb = JSON.parse(new TextDecoder().decode((await last())!.data));
       expect(hb.region).toBe("ap-id");
       expect(Date.now() - Date.parse(hb.at)).toBeLessThan(60_000);
     } finally {
