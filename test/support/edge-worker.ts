@@ -13,6 +13,7 @@ export interface EdgeOptions {
   internalToken: string;
   snapshotTtlSeconds?: number;
   cellTimeoutMs?: number;
+  extraBindings?: Record<string, string>;
 }
 
 /** The real Worker in workerd (Miniflare), bundled once per test process, on a free port. */

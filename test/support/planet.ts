@@ -14,6 +14,7 @@ export const INTERNAL_TOKEN = "internal-test-token-0123456789";
  * each with its own fresh PostgreSQL database) and the real edge Worker in Miniflare.
  */
 export interface Planet {
+  label: string;
   catalog: RunningCatalog;
   cells: Record<string, RunningCell>;
   edge: RunningEdge;
@@ -31,7 +32,7 @@ export interface Planet {
 export async function startPlanet(
   label: string,
   regions: string[],
-  o: { snapshotTtlSeconds?: number } = {},
+  o: { snapshotTtlSeconds?: number; edgeBindings?: Record<string, string> } = {},
 ): Promise<Planet> {
   const dbs: TestDatabase[] = [];
   const objects = await mkdtemp(join(tmpdir(), "hr-planet-"));
@@ -74,10 +75,12 @@ export async function startPlanet(
     jwtSecret: TEST_JWT_SECRET,
     internalToken: INTERNAL_TOKEN,
     snapshotTtlSeconds: o.snapshotTtlSeconds,
+    extraBindings: o.edgeBindings,
   });
   catalog.deps.env.EDGE_URL = edge.url;
   let catalogRunning = true;
   const planet: Planet = {
+    label,
     get catalog() {
       return catalog;
     },

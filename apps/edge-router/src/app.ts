@@ -7,6 +7,7 @@ import { problemResponse } from "./problem.js";
 import { caseRoutes } from "./routes/cases.js";
 import { controlPlaneRoutes } from "./routes/control-plane.js";
 import { internalRoutes } from "./routes/internal.js";
+import { publicRoutes } from "./routes/public.js";
 import { referenceRoutes } from "./routes/reference.js";
 
 const CORRELATION_RE = /^[\w.:-]{1,128}$/;
@@ -65,6 +66,7 @@ export function createEdgeApp(): Hono<EdgeHono> {
   app.get("/healthz", (c) => c.json({ ok: true, service: "edge", edgeRegion: c.get("edgeRegion") }));
   app.route("/", internalRoutes());
   app.route("/", referenceRoutes());
+  app.route("/", publicRoutes());
   app.route("/", controlPlaneRoutes());
   app.route("/", caseRoutes());
   return app;

@@ -16,6 +16,8 @@ export interface EdgeBindings {
   CELL_TIMEOUT_MS?: string;
   CATALOG_TIMEOUT_MS?: string;
   REFERENCE_TTL_SECONDS?: string;
+  PUBLIC_STALE_AFTER_SECONDS?: string;
+  AUTHZ_CACHE_SECONDS?: string;
 }
 
 const edgeConfigSchema = z.object({
@@ -36,6 +38,10 @@ const edgeConfigSchema = z.object({
   CELL_TIMEOUT_MS: z.coerce.number().int().positive().default(3000),
   CATALOG_TIMEOUT_MS: z.coerce.number().int().positive().default(1500),
   REFERENCE_TTL_SECONDS: z.coerce.number().positive().default(300),
+  /** A projection whose home region's watermark is older than this is served marked stale. */
+  PUBLIC_STALE_AFTER_SECONDS: z.coerce.number().positive().default(60),
+  /** How long an edge isolate may use roles it read, for non-sensitive checks. */
+  AUTHZ_CACHE_SECONDS: z.coerce.number().positive().default(10),
 });
 export type EdgeConfig = z.infer<typeof edgeConfigSchema> & { jwtKey: Uint8Array };
 

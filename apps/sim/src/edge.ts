@@ -35,6 +35,8 @@ export interface EdgeOptions {
   cellTimeoutMs?: number;
   /** Directory for KV data that survives restarts; in-memory when absent. */
   persistDir?: string;
+  /** More vars (PUBLIC_STALE_AFTER_SECONDS, AUTHZ_CACHE_SECONDS, ...). */
+  extraBindings?: Record<string, string>;
 }
 
 export interface RunningEdge {
@@ -66,6 +68,7 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
         CELL_TIMEOUT_MS: String(o.cellTimeoutMs ?? 1500),
         CATALOG_TIMEOUT_MS: "1000",
         REFERENCE_TTL_SECONDS: "300",
+        ...o.extraBindings,
       },
       host: "127.0.0.1",
       port: o.port,

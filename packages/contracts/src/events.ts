@@ -34,6 +34,8 @@ const caseCreated = envelopeBase.extend({
     category: z.string(),
     countryCode: z.string(),
     channel: z.string(),
+    /** Personal data: consumers outside the home keep it only where the tenant's policy allows. */
+    summary: z.string(),
     accessCodeHash: z.string(),
   }),
 });

@@ -1,3 +1,3 @@
 export * from "./databases.js";
-export * from "./tokens.js";
 export * from "./nats.js";
+export * from "./tokens.js";

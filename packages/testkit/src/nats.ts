@@ -29,7 +29,9 @@ export async function freePort(): Promise<number> {
 }
 
 function natsBinary(): string {
-  const r = spawnSync("sh", ["-c", "command -v nats-server || echo /usr/sbin/nats-server"], { encoding: "utf8" });
+  const r = spawnSync("sh", ["-c", "command -v nats-server || echo /usr/sbin/nats-server"], {
+    encoding: "utf8",
+  });
   return r.stdout.trim();
 }
 

@@ -67,6 +67,7 @@ export function planCreateCase(
         category: input.category,
         countryCode: input.countryCode,
         channel: input.channel,
+        summary: input.summary,
         accessCodeHash,
       },
     },

@@ -54,7 +54,10 @@ export async function listFences(deps: CellDeps): Promise<FenceView[]> {
   }));
 }
 
-/** Bootstrap grant (placement's admins); audited so the tenant's chain shows who got access. */
+/**
+ * Bootstrap grant (placement's admins). Like a grant through the API it is versioned, audited and
+ * published as `grant.granted`, so the edge's authorization cache learns of it too.
+ */
 export async function bootstrapGrant(
   deps: CellDeps,
   tenantId: string,
@@ -66,11 +69,38 @@ export async function bootstrapGrant(
       INSERT INTO authorization_grant (tenant_id, user_id, role) VALUES (${tenantId}, ${userId}, ${role})
       ON CONFLICT DO NOTHING RETURNING 1`;
     if (inserted.length === 0) return false;
+    const [v] = await tx<{ version: number }[]>`
+      INSERT INTO grant_version (tenant_id, user_id, version) VALUES (${tenantId}, ${userId}, 1)
+      ON CONFLICT (tenant_id, user_id) DO UPDATE SET version = grant_version.version + 1 RETURNING version`;
+    const [f] = await tx<{ epoch: number }[]>`
+      SELECT epoch FROM region_write_epoch WHERE logical_scope = ${`tenant:${tenantId}`}`;
+    const now = new Date().toISOString();
+    const payload = { userId, role };
     await tx`
-      INSERT INTO global_audit_event (audit_event_id, tenant_id, home_region, action_type, aggregate_type,
-        aggregate_id, occurred_at, metadata)
-      VALUES (${uuidv7()}, ${tenantId}, ${deps.region}, 'grant.granted', 'grant', ${userId}, now(),
-        ${tx.json({ payload: { userId, role }, request: { operation: "internal.grant" } })})`;
+      INSERT INTO global_audit_event (audit_event_id, tenant_id, home_region, region_epoch, action_type, aggregate_type,
+        aggregate_id, aggregate_version, occurred_at, metadata)
+      VALUES (${uuidv7()}, ${tenantId}, ${deps.region}, ${f?.epoch ?? 1}, 'grant.granted', 'grant', ${userId}, ${v!.version},
+        ${now}, ${tx.json({ payload, request: { operation: "internal.grant" } })})`;
+    const eventId = uuidv7();
+    await tx`
+      INSERT INTO outbox_event (event_id, tenant_id, aggregate_type, aggregate_id, aggregate_version, event_type, envelope)
+      VALUES (${eventId}, ${tenantId}, 'grant', ${userId}, ${v!.version}, 'grant.granted', ${tx.json({
+        eventId,
+        type: "grant.granted",
+        tenantId,
+        aggregateType: "grant",
+        aggregateId: userId,
+        aggregateVersion: v!.version,
+        homeRegion: deps.region,
+        regionEpoch: f?.epoch ?? 1,
+        occurredAt: now,
+        recordedAt: now,
+        commandId: null,
+        correlationId: null,
+        causationId: null,
+        schemaVersion: 1,
+        payload,
+      })})`;
     return true;
   });
 }

@@ -1,9 +1,11 @@
 import {
+  allows,
   completeTaskBody,
   createCaseBody,
   createTaskBody,
   DomainError,
   decisionBody,
+  decodeConsistencyToken,
   getCaseQuery,
   grantBody,
   grantParams,
@@ -19,6 +21,8 @@ import { edgeConfig } from "../env.js";
 import { forwardToCell, isOwnershipMiss } from "../forward.js";
 import type { EdgeHono } from "../hono.js";
 import { parseJson, parseWith } from "../problem.js";
+import { cachedRoles } from "../projections/authz-cache.js";
+import { type CaseEntry, freshness, keys } from "../projections/store.js";
 import { resolveHome } from "../routing/resolve.js";
 import { getRouting, type RoutingView } from "../routing/snapshot-cache.js";
 
@@ -104,6 +108,44 @@ async function route(
   return new Response(res.body, { status: res.status, headers });
 }
 
+/**
+ * DESIGN §6 at the edge: `strong` always goes home. With a consistency token (or `session`), the
+ * edge's copy serves only if it has at least the token's version; `eventual` serves the copy with
+ * its freshness. Only tenants whose policy lets case data sit at every edge have a copy here, and
+ * the caller's roles must be known at the edge; anything else is read at home.
+ */
+async function readFromProjection(c: Context<EdgeHono>): Promise<Response | null> {
+  const cfg = edgeConfig(c.env);
+  const principal = await verifyBearer(c.req.header("authorization"), cfg.jwtKey);
+  const { tenantId, caseId } = parseWith(caseParams, c.req.param(), "path");
+  if (principal.tenantId !== tenantId) throw new DomainError("FORBIDDEN", "the token is not for this tenant");
+  const q = parseWith(getCaseQuery.partial(), c.req.query(), "query");
+  const tokenHeader = c.req.header("x-consistency-token");
+  const token = tokenHeader ? decodeConsistencyToken(tokenHeader) : null;
+  const consistency = q.consistency ?? (token ? "session" : "strong");
+  if (consistency === "strong") return null;
+  const routing = await getRouting(c.env, cfg, { waitUntil: (p) => c.executionCtx.waitUntil(p) });
+  const tenant = routing.snapshot.tenants[tenantId];
+  if (!tenant || !Object.keys(routing.snapshot.regions).every((r) => tenant.allowedRegions.includes(r)))
+    return null;
+  const roles = await cachedRoles(c.env, tenantId, principal.userId, cfg.AUTHZ_CACHE_SECONDS);
+  if (!roles) return null;
+  if (!allows(roles, "case.read")) throw new DomainError("FORBIDDEN", "the caller may not case.read");
+  const entry = await c.env.PROJECTIONS.get<CaseEntry>(keys.case(tenantId, caseId), "json");
+  if (!entry) return null;
+  if (token && token.aggregateId === caseId && entry.version < token.version) return null;
+  const dataFreshness = await freshness(
+    c.env,
+    entry.homeRegion,
+    cfg.PUBLIC_STALE_AFTER_SECONDS,
+    String(entry.view.updatedAt),
+  );
+  c.header("x-home-region", entry.homeRegion);
+  c.header("x-served-by-region", c.get("edgeRegion"));
+  c.header("x-read-source", "edge_projection");
+  return c.json({ ...entry.view, source: "edge_projection", dataFreshness });
+}
+
 export function caseRoutes(): Hono<EdgeHono> {
   const app = new Hono<EdgeHono>();
   const base = "/v1/tenants/:tenantId/cases";
@@ -113,11 +155,10 @@ export function caseRoutes(): Hono<EdgeHono> {
       parseWith(listCasesQuery, cc.req.query(), "query");
     }),
   );
-  app.get(`${base}/:caseId`, (c) =>
-    route(c, caseParams, (cc) => {
-      parseWith(getCaseQuery, cc.req.query(), "query");
-    }),
-  );
+  app.get(`${base}/:caseId`, async (c) => {
+    const served = await readFromProjection(c);
+    return served ?? route(c, caseParams, (cc) => parseWith(getCaseQuery, cc.req.query(), "query"));
+  });
   app.post(`${base}/:caseId/transitions`, (c) => route(c, caseParams, jsonWith(transitionBody)));
   app.post(`${base}/:caseId/decision`, (c) => route(c, caseParams, jsonWith(decisionBody)));
   app.post(`${base}/:caseId/tasks`, (c) => route(c, caseParams, jsonWith(createTaskBody)));

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { edgeConfig } from "../env.js";
 import type { EdgeHono } from "../hono.js";
 import { parseJson, parseWith } from "../problem.js";
+import { edgeBatchSchema, writeBatch } from "../projections/store.js";
 import { acceptPushedSnapshot } from "../routing/snapshot-cache.js";
 
 function timingSafeEqualStr(a: string, b: string): boolean {
@@ -26,6 +27,11 @@ export function internalRoutes(): Hono<EdgeHono> {
     const snapshot = parseWith(routingSnapshot, parseJson(await c.req.text()), "body");
     const accepted = await acceptPushedSnapshot(c.env, snapshot);
     return c.json({ accepted, version: snapshot.version });
+  });
+  app.put("/internal/v1/projections", async (c) => {
+    const batch = parseWith(edgeBatchSchema, parseJson(await c.req.text()), "body");
+    await writeBatch(c.env, batch);
+    return c.json({ cases: batch.cases.length, grants: batch.grants.length });
   });
   return app;
 }

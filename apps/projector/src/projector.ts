@@ -1,0 +1,216 @@
+import { domainEvent, routingSnapshot } from "@homeroute/contracts";
+import { runMigrations } from "@homeroute/db";
+import { connectNats, ensureProjectorConsumer, ensureStream, projectorDurable } from "@homeroute/events";
+import { createLogger, type Logger } from "@homeroute/service-kit";
+import { type ConsumerMessages, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import postgres, { type Sql } from "postgres";
+import { applyEvent, type Change } from "./apply.js";
+import { buildBatch, pushToEdge } from "./edge-push.js";
+import type { ProjectorEnv } from "./env.js";
+
+// Durable JetStream consumers, one per source region's stream. Every event is validated with the
+// shared zod union, applied in its own small transaction with the region's watermark, then acked
+// (at-least-once delivery, exactly-once effect through version checks). Heartbeats move the
+// watermark when a region is idle.
+
+const decoder = new TextDecoder();
+
+export interface ProjectorStatus {
+  regions: Record<string, { asOf: string | null; lagSeconds: number | null; lastStreamSeq: number }>;
+  applied: number;
+  rejected: number;
+  pendingEdgeChanges: number;
+  lastPushError: string | null;
+}
+
+export class Projector {
+  readonly sql: Sql;
+  private readonly log: Logger;
+  private nc: NatsConnection | null = null;
+  private readonly consumers: ConsumerMessages[] = [];
+  private pending: Change[] = [];
+  private watermarkDirty = false;
+  private flushing: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private policyTimer: NodeJS.Timeout | null = null;
+  private viewAllowed = new Map<string, boolean>();
+  applied = 0;
+  rejected = 0;
+  private lastPushError: string | null = null;
+
+  constructor(private readonly env: ProjectorEnv) {
+    this.sql = postgres(env.DATABASE_URL, {
+      max: 4,
+      onnotice: () => {},
+      connect_timeout: 5,
+      types: {
+        bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+      },
+    });
+    this.log = createLogger(env.LOG_LEVEL);
+  }
+
+  async start(): Promise<void> {
+    await runMigrations(this.env.DATABASE_URL, "projector");
+    await this.refreshPolicies();
+    this.policyTimer = setInterval(() => void this.refreshPolicies(), 5000);
+    this.policyTimer.unref();
+    this.timer = setInterval(() => void this.flush(), this.env.PUSH_INTERVAL_MS);
+    this.timer.unref();
+    void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    for (;;) {
+      try {
+        this.nc = await connectNats(this.env.NATS_URL, "projector");
+        const jsm = await jetstreamManager(this.nc);
+        const js = jetstream(this.nc);
+        for (const region of this.env.REGIONS) {
+          const stream = await ensureStream(jsm, this.env.SUBJECT_ROOT, region);
+          await ensureProjectorConsumer(jsm, stream, projectorDurable);
+          const consumer = await js.consumers.get(stream, projectorDurable);
+          const messages = await consumer.consume({ max_messages: 500 });
+          this.consumers.push(messages);
+          void this.run(region, messages);
+        }
+        return;
+      } catch (e) {
+        this.log.error("projector: NATS not ready, retrying", { error: (e as Error).message });
+        await this.nc?.close().catch(() => {});
+        this.nc = null;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private async run(region: string, messages: ConsumerMessages): Promise<void> {
+    for await (const m of messages) {
+      try {
+        await this.handle(region, m);
+        m.ack();
+      } catch (e) {
+        // The database is unavailable or similar: let JetStream redeliver after ack_wait.
+        this.log.error("projector: apply failed; will be redelivered", { error: (e as Error).message });
+        m.nak(1000);
+      }
+    }
+  }
+
+  private async handle(region: string, m: JsMsg): Promise<void> {
+    const text = decoder.decode(m.data);
+    if (m.subject.includes(".heartbeat.")) {
+      const at = (JSON.parse(text) as { at?: string }).at;
+      if (at) await this.advance(region, m.seq, at, null);
+      return;
+    }
+    const parsed = domainEvent.safeParse(JSON.parse(text));
+    if (!parsed.success) {
+      this.rejected++;
+      await this.sql`
+        INSERT INTO rejected_event (stream_seq, region, subject, body, reason)
+        VALUES (${m.seq}, ${region}, ${m.subject}, ${text.slice(0, 10_000)}, ${parsed.error.message.slice(0, 2000)})`;
+      return;
+    }
+    const event = parsed.data;
+    const change = await this.sql.begin(async (tx) => {
+      const c = await applyEvent(tx, event);
+      await this.advance(region, m.seq, event.recordedAt, tx);
+      return c;
+    });
+    this.applied++;
+    if (change) this.pending.push(change);
+    if (this.pending.length >= this.env.PUSH_BATCH) void this.flush();
+  }
+
+  private async advance(
+    region: string,
+    seq: number,
+    at: string,
+    tx: postgres.TransactionSql | null,
+  ): Promise<void> {
+    const q = tx ?? this.sql;
+    await q`
+      INSERT INTO region_watermark (region, last_stream_seq, last_event_at, as_of)
+      VALUES (${region}, ${seq}, ${tx ? at : null}, ${at})
+      ON CONFLICT (region) DO UPDATE SET last_stream_seq = greatest(region_watermark.last_stream_seq, EXCLUDED.last_stream_seq),
+        last_event_at = coalesce(EXCLUDED.last_event_at, region_watermark.last_event_at),
+        as_of = greatest(region_watermark.as_of, EXCLUDED.as_of), updated_at = now()`;
+    this.watermarkDirty = true;
+  }
+
+  /** The catalog's snapshot says which tenants' case views may be held at every edge. */
+  private async refreshPolicies(): Promise<void> {
+    if (!this.env.CATALOG_URL) return;
+    try {
+      const res = await fetch(`${this.env.CATALOG_URL}/internal/v1/routing-snapshot`, {
+        headers: { authorization: `Bearer ${this.env.INTERNAL_TOKEN}` },
+        signal: AbortSignal.timeout(2000),
+      });
+      const s = routingSnapshot.parse(await res.json());
+      const all = Object.keys(s.regions);
+      for (const [tenantId, t] of Object.entries(s.tenants)) {
+        this.viewAllowed.set(
+          tenantId,
+          all.every((r) => t.allowedRegions.includes(r)),
+        );
+      }
+    } catch {
+      // keep the last known answer; unknown tenants get no edge view (fail closed)
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (!this.env.EDGE_URL || (this.pending.length === 0 && !this.watermarkDirty)) return;
+    const changes = this.pending.splice(0, this.env.PUSH_BATCH);
+    this.watermarkDirty = false;
+    this.flushing = (async () => {
+      try {
+        // A tenant placed after our last look: ask the catalog now rather than push it view-less.
+        if (changes.some((c) => !this.viewAllowed.has(c.tenantId))) await this.refreshPolicies();
+        const batch = await buildBatch(this.sql, changes, (t) => this.viewAllowed.get(t) === true);
+        await pushToEdge(this.env.EDGE_URL!, this.env.INTERNAL_TOKEN, batch);
+        this.lastPushError = null;
+      } catch (e) {
+        this.pending.unshift(...changes);
+        this.watermarkDirty = true;
+        this.lastPushError = (e as Error).message;
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+
+  async status(): Promise<ProjectorStatus> {
+    const rows = await this.sql<{ region: string; as_of: Date; last_stream_seq: number }[]>`
+      SELECT region, as_of, last_stream_seq FROM region_watermark`;
+    const regions: ProjectorStatus["regions"] = {};
+    for (const r of this.env.REGIONS) regions[r] = { asOf: null, lagSeconds: null, lastStreamSeq: 0 };
+    for (const r of rows) {
+      regions[r.region] = {
+        asOf: r.as_of.toISOString(),
+        lagSeconds: Math.max(0, (Date.now() - r.as_of.getTime()) / 1000),
+        lastStreamSeq: r.last_stream_seq,
+      };
+    }
+    return {
+      regions,
+      applied: this.applied,
+      rejected: this.rejected,
+      pendingEdgeChanges: this.pending.length,
+      lastPushError: this.lastPushError,
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.policyTimer) clearInterval(this.policyTimer);
+    for (const c of this.consumers) c.stop();
+    await this.flush().catch(() => {});
+    await this.nc?.drain().catch(() => {});
+    await this.sql.end({ timeout: 5 });
+  }
+}

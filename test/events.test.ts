@@ -1,0 +1,300 @@
+import { uuidv7 } from "@homeroute/ids";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EventPipeline, startEventPipeline } from "./support/event-pipeline.js";
+import { edgeCall, type Planet, placeTenant, startPlanet } from "./support/planet.js";
+
+// Outbox → relay → real JetStream → projector → the Worker's KV, read back through the Worker.
+
+const STALE_AFTER = 2;
+const AUTHZ_BOUND = 1;
+const newCase = {
+  category: "consumer_protection",
+  countryCode: "SG",
+  summary: "Mis-sold insurance",
+  channel: "web",
+};
+let p: Planet;
+let ev: EventPipeline;
+
+async function until<T>(
+  what: string,
+  f: () => Promise<T | null | undefined | false>,
+  ms = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const publicStatus = (tenantId: string, caseNumber: string, code?: string) =>
+  edgeCall(p, "GET", `/v1/public/tenants/${tenantId}/cases/${caseNumber}/status`, undefined, {
+    headers: code ? { "x-access-code": code } : {},
+  });
+
+beforeAll(async () => {
+  p = await startPlanet("events", ["ap-sg", "ap-id"], {
+    edgeBindings: {
+      PUBLIC_STALE_AFTER_SECONDS: String(STALE_AFTER),
+      AUTHZ_CACHE_SECONDS: String(AUTHZ_BOUND),
+    },
+  });
+  ev = await startEventPipeline(p);
+}, 120_000);
+afterAll(async () => {
+  await ev?.close();
+  await p?.close();
+});
+
+describe("public status at the edge", () => {
+  it("shows the coarse status with its freshness; a wrong or missing code is the same 404", async () => {
+    const t = await placeTenant(p, "ap-id", "ID_STRICT", ["reporter", "investigator"]);
+    const c = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+      token: t.tokens.reporter,
+    });
+    const r = await until("projection", async () => {
+      const res = await publicStatus(t.tenantId, c.body.caseNumber, c.body.accessCode);
+      return res.status === 200 ? res : null;
+    });
+    expect(r.body).toMatchObject({
+      caseNumber: c.body.caseNumber,
+      publicStatus: "RECEIVED",
+      source: "edge_projection",
+    });
+    expect(r.body.dataFreshness.stale).toBe(false);
+    expect(r.body.dataFreshness.lagSeconds).toBeGreaterThanOrEqual(0);
+    const wrong = await publicStatus(t.tenantId, c.body.caseNumber, "AAAA-BBBB-CCCC");
+    const missing = await publicStatus(t.tenantId, c.body.caseNumber);
+    const unknown = await publicStatus(t.tenantId, "ID-2026-99999999", c.body.accessCode);
+    expect([wrong.status, missing.status, unknown.status]).toEqual([404, 404, 404]);
+    expect(wrong.body.detail).toBe(unknown.body.detail);
+    // The status moves with the case.
+    await edgeCall(
+      p,
+      "POST",
+      `/v1/tenants/${t.tenantId}/cases/${c.body.caseId}/transitions`,
+      {
+        to: "TRIAGE",
+        expectedVersion: 1,
+        reason: "r",
+      },
+      { token: t.tokens.investigator },
+    );
+    await edgeCall(
+      p,
+      "POST",
+      `/v1/tenants/${t.tenantId}/cases/${c.body.caseId}/transitions`,
+      {
+        to: "INVESTIGATING",
+        expectedVersion: 2,
+        reason: "r",
+      },
+      { token: t.tokens.investigator },
+    );
+    await until(
+      "IN_PROGRESS",
+      async () =>
+        (await publicStatus(t.tenantId, c.body.caseNumber, c.body.accessCode)).body.publicStatus ===
+        "IN_PROGRESS",
+    );
+  });
+
+  it("projector paused: lagSeconds grows and stale flips at the bound; resumed, it catches up", async () => {
+    const t = await placeTenant(p, "ap-sg", "APAC_SHARED", ["reporter"]);
+    const c = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+      token: t.tokens.reporter,
+    });
+    await until(
+      "projection",
+      async () => (await publicStatus(t.tenantId, c.body.caseNumber, c.body.accessCode)).status === 200,
+    );
+    await ev.stopProjector();
+    try {
+      const stale = await until("stale", async () => {
+        const r = await publicStatus(t.tenantId, c.body.caseNumber, c.body.accessCode);
+        return r.body.dataFreshness.stale ? r : null;
+      });
+      expect(stale.status).toBe(200); // stale is still served, marked, never silently
+      expect(stale.body.dataFreshness.lagSeconds).toBeGreaterThan(STALE_AFTER);
+    } finally {
+      await ev.startProjectorAgain();
+    }
+    await until(
+      "fresh again",
+      async () =>
+        !(await publicStatus(t.tenantId, c.body.caseNumber, c.body.accessCode)).body.dataFreshness.stale,
+    );
+  });
+});
+
+describe("nothing is lost", () => {
+  it("NATS stopped while 200 commands commit: after it returns, the projection equals home for all 200", async () => {
+    const t = await placeTenant(p, "ap-sg", "GLOBAL_STANDARD", ["reporter", "investigator"]);
+    await ev.nats.stop();
+    let created: { caseId: string }[] = [];
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 200 }, () =>
+          edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, { token: t.tokens.reporter }),
+        ),
+      );
+      expect(results.map((r) => r.status).filter((s) => s !== 201)).toEqual([]);
+      created = results.map((r) => r.body);
+      const status: any = await (await fetch(`${ev.relays["ap-sg"]!.url}/status`)).json();
+      expect(status.backlog).toBeGreaterThanOrEqual(200);
+    } finally {
+      await ev.nats.start();
+    }
+    const cell = p.cells["ap-sg"]!.deps.sql;
+    await until(
+      "projection of all 200",
+      async () => {
+        const [n] = await ev.projector.projector.sql<{ n: number }[]>`
+          SELECT count(*)::int AS n FROM case_projection WHERE tenant_id = ${t.tenantId}`;
+        return n!.n === 200;
+      },
+      60_000,
+    );
+    const home =
+      await cell`SELECT case_id, status, version, case_number FROM regulatory_case WHERE tenant_id = ${t.tenantId} ORDER BY case_id`;
+    const proj = await ev.projector.projector.sql`
+      SELECT case_id, status, version, case_number FROM case_projection WHERE tenant_id = ${t.tenantId} ORDER BY case_id`;
+    expect(proj.map((r) => [r.case_id, r.status, Number(r.version), r.case_number])).toEqual(
+      home.map((r) => [r.case_id, r.status, Number(r.version), r.case_number]),
+    );
+    expect(created.length).toBe(200);
+  }, 120_000);
+});
+
+describe("read-your-writes and authorization at the edge", () => {
+  it("a far edge with the consistency token never returns an older version (zero violations)", async () => {
+    const t = await placeTenant(p, "ap-sg", "GLOBAL_STANDARD", ["reporter", "investigator"]);
+    const c = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+      token: t.tokens.reporter,
+    });
+    // Wait until this user's roles reached the edge, so some reads can be served there.
+    await until("authz at edge", async () => {
+      const r = await edgeCall(
+        p,
+        "GET",
+        `/v1/tenants/${t.tenantId}/cases/${c.body.caseId}?consistency=eventual`,
+        undefined,
+        {
+          token: t.tokens.investigator,
+          edgeRegion: "us",
+        },
+      );
+      return r.body.source === "edge_projection";
+    });
+    let version = 1;
+    let status = "INTAKE";
+    const path = [
+      "TRIAGE",
+      "INVESTIGATING",
+      "UNDER_REVIEW",
+      "INVESTIGATING",
+      "UNDER_REVIEW",
+      "INVESTIGATING",
+    ];
+    let violations = 0;
+    const sources: Record<string, number> = {};
+    for (const to of [...path, ...path.slice(2), ...path.slice(2)]) {
+      if (to === status) continue;
+      const w = await edgeCall(
+        p,
+        "POST",
+        `/v1/tenants/${t.tenantId}/cases/${c.body.caseId}/transitions`,
+        {
+          to,
+          expectedVersion: version,
+          reason: "loop",
+        },
+        { token: t.tokens.investigator, edgeRegion: "ap-sg" },
+      );
+      expect(w.status, JSON.stringify(w.body)).toBe(200);
+      version = w.body.version;
+      status = to;
+      const r = await edgeCall(
+        p,
+        "GET",
+        `/v1/tenants/${t.tenantId}/cases/${c.body.caseId}?consistency=session`,
+        undefined,
+        {
+          token: t.tokens.investigator,
+          edgeRegion: "us",
+          headers: { "x-consistency-token": w.headers.get("x-consistency-token")! },
+        },
+      );
+      expect(r.status).toBe(200);
+      if (r.body.version < version) violations++;
+      sources[r.body.source] = (sources[r.body.source] ?? 0) + 1;
+    }
+    expect(violations).toBe(0);
+    expect(Object.keys(sources).length).toBeGreaterThan(0);
+  });
+
+  it("strict tenants are never served from an edge copy of the case: home only", async () => {
+    const t = await placeTenant(p, "ap-id", "ID_STRICT", ["reporter", "investigator"]);
+    const c = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+      token: t.tokens.reporter,
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const r = await edgeCall(
+      p,
+      "GET",
+      `/v1/tenants/${t.tenantId}/cases/${c.body.caseId}?consistency=eventual`,
+      undefined,
+      {
+        token: t.tokens.investigator,
+      },
+    );
+    expect(r.body.source).toBe("home");
+  });
+
+  it("a revoke is refused at once for sensitive actions, and at the edge within the cache bound", async () => {
+    const t = await placeTenant(p, "ap-sg", "GLOBAL_STANDARD", ["reporter", "supervisor", "auditor"]);
+    const c = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+      token: t.tokens.reporter,
+    });
+    const read = () =>
+      edgeCall(p, "GET", `/v1/tenants/${t.tenantId}/cases/${c.body.caseId}?consistency=eventual`, undefined, {
+        token: t.tokens.auditor,
+        edgeRegion: "eu",
+      });
+    await until("served at the edge", async () => (await read()).body.source === "edge_projection");
+    // Revoke the auditor's role at home (the tenant admin's grant API).
+    const { makeToken } = await import("@homeroute/testkit");
+    const adminId = uuidv7();
+    await fetch(`${p.cells["ap-sg"]!.url}/internal/v1/tenants/${t.tenantId}/grants/${adminId}/tenant_admin`, {
+      method: "PUT",
+      headers: { authorization: "Bearer internal-test-token-0123456789" },
+    });
+    const adminToken = await makeToken({ sub: adminId, tid: t.tenantId });
+    const revoked = await edgeCall(
+      p,
+      "DELETE",
+      `/v1/tenants/${t.tenantId}/grants/${t.users.auditor}/auditor`,
+      undefined,
+      {
+        token: adminToken,
+      },
+    );
+    expect(revoked.status).toBe(200);
+    // Sensitive (audit trail is read at home): refused at once.
+    const audit = await edgeCall(
+      p,
+      "GET",
+      `/v1/tenants/${t.tenantId}/cases/${c.body.caseId}/audit`,
+      undefined,
+      { token: t.tokens.auditor },
+    );
+    expect(audit.status).toBe(403);
+    // The edge's cached check: refused once the revoke reached it and the isolate's bound passed.
+    const refusedAt = Date.now();
+    await until("edge refuses", async () => (await read()).status === 403, 15_000);
+    expect(Date.now() - refusedAt).toBeLessThan(15_000);
+  });
+});

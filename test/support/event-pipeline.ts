@@ -1,0 +1,75 @@
+import {
+  type ProjectorEnv,
+  projectorEnvSchema,
+  type RunningProjector,
+  startProjector,
+} from "@homeroute/projector";
+import { type RunningRelay, relayEnvSchema, startRelay } from "@homeroute/relay";
+import { createTestDatabase, startTestNats, type TestDatabase, type TestNats } from "@homeroute/testkit";
+import { INTERNAL_TOKEN, type Planet } from "./planet.js";
+
+/** Relays for every cell of a planet and one projector, on a nats-server of the test's own. */
+export interface EventPipeline {
+  nats: TestNats;
+  relays: Record<string, RunningRelay>;
+  projector: RunningProjector;
+  projectorDb: TestDatabase;
+  root: string;
+  stopProjector(): Promise<void>;
+  startProjectorAgain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startEventPipeline(p: Planet): Promise<EventPipeline> {
+  const nats = await startTestNats();
+  const root = `t${Math.floor(Math.random() * 1e9).toString(36)}`;
+  const relays: Record<string, RunningRelay> = {};
+  for (const [region, cell] of Object.entries(p.cells)) {
+    relays[region] = await startRelay(
+      relayEnvSchema.parse({
+        REGION: region,
+        DATABASE_URL: cell.deps.env.DATABASE_URL,
+        NATS_URL: nats.url,
+        SUBJECT_ROOT: root,
+        POLL_MS: "200",
+        HEARTBEAT_MS: "500",
+        LOG_LEVEL: "silent",
+      }),
+    );
+  }
+  const projectorDb = await createTestDatabase("projector", p.label);
+  const env: ProjectorEnv = projectorEnvSchema.parse({
+    DATABASE_URL: projectorDb.url,
+    NATS_URL: nats.url,
+    REGIONS: Object.keys(p.cells).join(","),
+    SUBJECT_ROOT: root,
+    EDGE_URL: p.edge.url,
+    CATALOG_URL: p.catalog.url,
+    INTERNAL_TOKEN,
+    PUSH_INTERVAL_MS: "30",
+    LOG_LEVEL: "silent",
+  });
+  let projector = await startProjector(env);
+  const pipeline: EventPipeline = {
+    nats,
+    relays,
+    get projector() {
+      return projector;
+    },
+    projectorDb,
+    root,
+    async stopProjector() {
+      await projector.close();
+    },
+    async startProjectorAgain() {
+      projector = await startProjector(env);
+    },
+    async close() {
+      await projector.close().catch(() => {});
+      for (const r of Object.values(relays)) await r.close().catch(() => {});
+      await nats.destroy();
+      await projectorDb.drop();
+    },
+  };
+  return pipeline;
+}
