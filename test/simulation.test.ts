@@ -185,6 +185,38 @@ describe("the local simulation", () => {
     expect(after.status).toBe(201);
   });
 
+  it("projects public status to the edge; a killed relay leaves a backlog that drains when healed", async () => {
+    const { tenantId, token } = await tokenFor("us", "reporter");
+    const c = await post(
+      `${topo.edgeUrl}/v1/tenants/${tenantId}/cases`,
+      { ...newCase, countryCode: "US" },
+      token,
+    );
+    const pub = () =>
+      fetch(`${topo.edgeUrl}/v1/public/tenants/${tenantId}/cases/${c.body.caseNumber}/status`, {
+        headers: { "x-access-code": c.body.accessCode },
+      });
+    for (let i = 0; i < 100 && (await pub()).status !== 200; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(((await (await pub()).json()) as any).publicStatus).toBe("RECEIVED");
+    const fault = await post(`${topo.simUrl}/sim/faults`, { target: "relay:us", kind: "kill" });
+    expect(fault.status).toBe(201);
+    const more = await post(
+      `${topo.edgeUrl}/v1/tenants/${tenantId}/cases`,
+      { ...newCase, countryCode: "US" },
+      token,
+    );
+    expect(more.status).toBe(201); // commits do not need the relay
+    await fetch(`${topo.simUrl}/sim/faults/${fault.body.faultId}`, { method: "DELETE" });
+    const pub2 = () =>
+      fetch(`${topo.edgeUrl}/v1/public/tenants/${tenantId}/cases/${more.body.caseNumber}/status`, {
+        headers: { "x-access-code": more.body.accessCode },
+      });
+    for (let i = 0; i < 100 && (await pub2()).status !== 200; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect((await pub2()).status).toBe(200);
+  });
+
   it("refuses unknown targets and kinds, and a second fault on one target", async () => {
     expect((await post(`${topo.simUrl}/sim/faults`, { target: "cell:xx", kind: "kill" })).status).toBe(404);
     expect((await post(`${topo.simUrl}/sim/faults`, { target: "cell:us", kind: "explode" })).status).toBe(
@@ -258,7 +290,7 @@ describe("the local simulation", () => {
     const pids = Object.values(status.processes)
       .map((p: any) => p.pid)
       .filter(Boolean) as number[];
-    expect(pids.length).toBeGreaterThanOrEqual(6);
+    expect(pids.length).toBeGreaterThanOrEqual(12); // catalog, projector, 5 cells, 5 relays (+ nats)
     const exited = new Promise((r) => sim.once("exit", r));
     sim.kill("SIGTERM");
     await exited;

@@ -26,6 +26,12 @@ export const catalogEnvSchema = z.object({
       }
       return r.data;
     }),
+  /** Relays' status endpoints (region → URL) and the projector's: backlog and lag for /v1/ops/regions. */
+  RELAY_URLS: z
+    .string()
+    .default("{}")
+    .transform((s) => z.record(regionCode, z.url()).parse(JSON.parse(s))),
+  PROJECTOR_URL: z.url().optional(),
   /** The edge's base URL; snapshots are pushed there as they are published. */
   EDGE_URL: z.url().optional(),
   SYNC_INTERVAL_MS: z.coerce.number().int().positive().default(1000),

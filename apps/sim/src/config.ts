@@ -40,6 +40,8 @@ export const ports = (base: number) => ({
   dbProxy: (i: number) => base + 31 + i,
   nats: base + 40,
   natsProxy: base + 42,
+  relay: (i: number) => base + 50 + i,
+  projector: base + 56,
 });
 
 /** Secrets the simulation made for itself, kept in the state dir so restarts and globalctl agree. */

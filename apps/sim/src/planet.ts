@@ -86,8 +86,10 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
       for (const r of regions) await pg.dropDatabase(dbName(r));
       await pg.dropDatabase(dbName("catalog"));
     }
+    if (cfg.fresh && pg.source === "external") await pg.dropDatabase(dbName("projector"));
     for (const r of regions) await pg.ensureDatabase(dbName(r));
     await pg.ensureDatabase(dbName("catalog"));
+    await pg.ensureDatabase(dbName("projector"));
 
     const nats: SimNats = await startNats(cfg.stateDir, p.nats, cfg.root, cfg.logDir);
     if (nats.process) cleanups.push(() => nats.process!.stop());
@@ -155,6 +157,8 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
           PORT: String(p.catalog),
           DATABASE_URL: pg.urlFor(dbName("catalog")),
           CELL_URLS: JSON.stringify(Object.fromEntries(regions.map((r, i) => [r, url(p.cellProxy(i))]))),
+          RELAY_URLS: JSON.stringify(Object.fromEntries(regions.map((r, i) => [r, url(p.relay(i))]))),
+          PROJECTOR_URL: url(p.projector),
           EDGE_URL: url(p.edge),
         },
         readyUrl: `${url(p.catalog)}/readyz`,
@@ -181,6 +185,50 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
     cleanups.push(() => edge.close());
     log(`edge: ${edge.url} (the Worker in workerd via Miniflare)`);
 
+    // The event pipeline: a relay beside each cell (through the same database and NATS proxies),
+    // and the projector feeding the edge.
+    const natsViaProxy = `nats://127.0.0.1:${p.natsProxy}`;
+    const relays: Record<string, ManagedProcess> = {};
+    for (const [i, r] of regions.entries()) {
+      relays[r] = new ManagedProcess(
+        {
+          name: `relay-${r}`,
+          entry: "apps/relay/src/main.ts",
+          env: {
+            ...common,
+            REGION: r,
+            PORT: String(p.relay(i)),
+            DATABASE_URL: pg.urlFor(dbName(r), p.dbProxy(i)).replace(`@${pg.host}:`, "@127.0.0.1:"),
+            NATS_URL: natsViaProxy,
+          },
+          readyUrl: `${url(p.relay(i))}/healthz`,
+        },
+        cfg.root,
+        cfg.logDir,
+      );
+    }
+    const projector = new ManagedProcess(
+      {
+        name: "projector",
+        entry: "apps/projector/src/main.ts",
+        env: {
+          ...common,
+          PORT: String(p.projector),
+          DATABASE_URL: pg.urlFor(dbName("projector")),
+          NATS_URL: natsViaProxy,
+          REGIONS: regions.join(","),
+          EDGE_URL: edge.url,
+          CATALOG_URL: url(p.catalogProxy),
+        },
+        readyUrl: `${url(p.projector)}/healthz`,
+      },
+      cfg.root,
+      cfg.logDir,
+    );
+    log("starting the relays and the projector...");
+    await Promise.all([projector.start(), ...Object.values(relays).map((r) => r.start())]);
+    cleanups.push(() => projector.stop(), ...Object.values(relays).map((r) => () => r.stop()));
+
     let profile: "realistic" | "none" = "none";
     const setLatency = (next: "realistic" | "none") => {
       profile = next;
@@ -195,11 +243,8 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
       if (kind === "catalog") return { process: catalog, proxy: catalogProxy };
       if (kind === "nats")
         return nats.process ? { process: nats.process, proxy: natsProxy } : { proxy: natsProxy };
-      if ((kind === "relay" && region && regions.includes(region)) || kind === "projector") {
-        return {
-          missing: `${name} does not run in this build yet: relays and the projector come with the events work`,
-        };
-      }
+      if (kind === "relay" && region && relays[region]) return { process: relays[region] };
+      if (kind === "projector") return { process: projector };
       return undefined;
     };
     const faults = new FaultRegistry(targets);
@@ -250,7 +295,9 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
       processes: Object.fromEntries(
         [
           ["catalog", catalog] as const,
+          ["projector", projector] as const,
           ...Object.entries(cells).map(([r, c]) => [`cell:${r}`, c] as const),
+          ...Object.entries(relays).map(([r, c]) => [`relay:${r}`, c] as const),
           ...(nats.process ? [["nats", nats.process] as const] : []),
         ].map(([name, proc]) => [
           name,

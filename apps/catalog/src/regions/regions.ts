@@ -45,8 +45,8 @@ export async function listRegions(deps: CatalogDeps): Promise<RegionView[]> {
     lease: { expiresAt: r.lease_expires_at?.toISOString() ?? null },
     healthy: r.last_heartbeat_at !== null && Date.now() - r.last_heartbeat_at.getTime() < freshWithin,
     lastHeartbeatAt: r.last_heartbeat_at?.toISOString() ?? null,
-    outboxBacklog: null, // reported by relays (events issue)
-    projectionLagSeconds: null, // reported by the projector (events issue)
+    outboxBacklog: deps.metrics.outboxBacklog.get(r.code) ?? null,
+    projectionLagSeconds: deps.metrics.projectionLagSeconds.get(r.code) ?? null,
   }));
 }
 
@@ -102,6 +102,31 @@ export function startHealthLoop(deps: CatalogDeps): { stop(): void } {
         if (res.ok) await deps.sql`UPDATE region SET last_heartbeat_at = now() WHERE code = ${region}`;
       } catch {
         // Unreachable: the heartbeat ages and the region reads as unhealthy.
+      }
+    }
+    for (const [region, url] of Object.entries(deps.env.RELAY_URLS)) {
+      try {
+        const s = (await (await fetch(`${url}/status`, { signal: AbortSignal.timeout(1000) })).json()) as {
+          backlog: number;
+        };
+        deps.metrics.outboxBacklog.set(region, s.backlog);
+      } catch {
+        deps.metrics.outboxBacklog.delete(region); // unknown, not zero
+      }
+    }
+    if (deps.env.PROJECTOR_URL) {
+      try {
+        const s = (await (
+          await fetch(`${deps.env.PROJECTOR_URL}/status`, { signal: AbortSignal.timeout(1000) })
+        ).json()) as {
+          regions: Record<string, { lagSeconds: number | null }>;
+        };
+        for (const [region, r] of Object.entries(s.regions)) {
+          if (r.lagSeconds !== null)
+            deps.metrics.projectionLagSeconds.set(region, Math.round(r.lagSeconds * 10) / 10);
+        }
+      } catch {
+        deps.metrics.projectionLagSeconds.clear();
       }
     }
   };
