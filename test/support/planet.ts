@@ -4,7 +4,13 @@ import { join } from "node:path";
 import { catalogEnvSchema, type RunningCatalog, startCatalog } from "@homeroute/catalog";
 import { cellEnvSchema, type RunningCell, startCell } from "@homeroute/cell";
 import { uuidv7 } from "@homeroute/ids";
-import { createTestDatabase, makeToken, TEST_JWT_SECRET, type TestDatabase } from "@homeroute/testkit";
+import {
+  createTestDatabase,
+  freePort,
+  makeToken,
+  TEST_JWT_SECRET,
+  type TestDatabase,
+} from "@homeroute/testkit";
 import { type RunningEdge, startEdge } from "./edge-worker.js";
 
 export const INTERNAL_TOKEN = "internal-test-token-0123456789";
@@ -32,11 +38,13 @@ export interface Planet {
 export async function startPlanet(
   label: string,
   regions: string[],
-  o: { snapshotTtlSeconds?: number; edgeBindings?: Record<string, string> } = {},
+  o: { snapshotTtlSeconds?: number; edgeBindings?: Record<string, string>; leaseTtlSeconds?: number } = {},
 ): Promise<Planet> {
   const dbs: TestDatabase[] = [];
   const objects = await mkdtemp(join(tmpdir(), "hr-planet-"));
   const cells: Record<string, RunningCell> = {};
+  // The catalog's port is chosen first: cells renew their write leases there from boot.
+  const catalogPort = await freePort();
   const cellEnvs: Record<string, ReturnType<typeof cellEnvSchema.parse>> = {};
   for (const region of regions) {
     const db = await createTestDatabase("cell", `${label}_${region}`);
@@ -49,6 +57,7 @@ export async function startPlanet(
       AUTH_JWT_SECRET: TEST_JWT_SECRET,
       OBJECT_STORE_DIR: objects,
       LOG_LEVEL: "silent",
+      CATALOG_URL: `http://127.0.0.1:${catalogPort}`,
     });
     cells[region] = await startCell(cellEnvs[region]!);
   }
@@ -56,7 +65,8 @@ export async function startPlanet(
   dbs.push(catalogDb);
   const cellUrls = Object.fromEntries(Object.entries(cells).map(([r, c]) => [r, c.url]));
   const catalogEnv = catalogEnvSchema.parse({
-    PORT: 0,
+    PORT: catalogPort,
+    LEASE_TTL_SECONDS: String(o.leaseTtlSeconds ?? 3),
     DATABASE_URL: catalogDb.url,
     INTERNAL_TOKEN,
     AUTH_JWT_SECRET: TEST_JWT_SECRET,
@@ -66,9 +76,7 @@ export async function startPlanet(
     LOG_LEVEL: "silent",
   });
   let catalog = await startCatalog(catalogEnv);
-  // The edge needs the catalog's URL; the catalog pushes snapshots to the edge: wire both ways,
-  // keeping the catalog's port stable across a stop/start.
-  const catalogPort = catalog.port;
+  await waitForLeases(cells);
   const edge = await startEdge({
     catalogUrl: catalog.url,
     cellUrls,
@@ -101,6 +109,7 @@ export async function startPlanet(
     },
     async restartCell(region) {
       cells[region] = await startCell({ ...cellEnvs[region]!, PORT: cells[region]!.port });
+      await waitForLeases({ [region]: cells[region]! });
     },
     async settle() {
       for (let i = 0; i < 50; i++) {
@@ -122,6 +131,19 @@ export async function startPlanet(
     },
   };
   return planet;
+}
+
+/** Boot fencing: each cell is read-only until its first lease renewal; wait for all of them. */
+export async function waitForLeases(cells: Record<string, RunningCell>): Promise<void> {
+  for (const [region, cell] of Object.entries(cells)) {
+    for (let i = 0; ; i++) {
+      const [row] = await cell.deps.sql<{ ok: boolean }[]>`
+        SELECT lease_expires_at > now() AS ok FROM region_write_epoch WHERE logical_scope = ${`region:${region}`}`;
+      if (row?.ok) break;
+      if (i > 200) throw new Error(`cell ${region} never got a lease`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
 
 export async function edgeCall(

@@ -34,6 +34,8 @@ export const catalogEnvSchema = z.object({
   PROJECTOR_URL: z.url().optional(),
   /** The edge's base URL; snapshots are pushed there as they are published. */
   EDGE_URL: z.url().optional(),
+  /** Write lease length granted to cells (30 s in the simulation, seconds in tests). */
+  LEASE_TTL_SECONDS: z.coerce.number().positive().default(30),
   SYNC_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
   HEALTH_INTERVAL_MS: z.coerce.number().int().positive().default(2000),
   LOG_LEVEL: z.enum(["info", "silent"]).default("info"),

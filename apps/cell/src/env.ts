@@ -20,6 +20,8 @@ export const cellEnvSchema = z.object({
     .default(25 * 1024 * 1024),
   DB_POOL_MAX: z.coerce.number().int().positive().default(16),
   LOG_LEVEL: z.enum(["info", "silent"]).default("info"),
+  /** When set, the cell writes only under a lease renewed from this catalog (DESIGN §7). */
+  CATALOG_URL: z.url().optional(),
 });
 export type CellEnv = z.infer<typeof cellEnvSchema>;
 

@@ -3,6 +3,7 @@ import { type ServerType, serve } from "@hono/node-server";
 import { createApp } from "./app.js";
 import { type CellDeps, createCellDeps } from "./deps.js";
 import type { CellEnv } from "./env.js";
+import { bootFence, startLeaseLoop } from "./fences/lease.js";
 
 export interface RunningCell {
   deps: CellDeps;
@@ -15,6 +16,11 @@ export interface RunningCell {
 export async function startCell(env: CellEnv): Promise<RunningCell> {
   await runMigrations(env.DATABASE_URL, "cell");
   const deps = createCellDeps(env);
+  let lease: { stop(): void } | null = null;
+  if (env.CATALOG_URL) {
+    await bootFence(deps);
+    lease = startLeaseLoop(deps, env.CATALOG_URL);
+  }
   const app = createApp(deps);
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, () => resolve(s));
@@ -26,7 +32,11 @@ export async function startCell(env: CellEnv): Promise<RunningCell> {
     port,
     url: `http://${env.HOST}:${port}`,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      lease?.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
       await deps.sql.end({ timeout: 5 });
     },
   };

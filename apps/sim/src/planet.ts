@@ -139,6 +139,7 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
             PORT: String(p.cell(i)),
             DATABASE_URL: pg.urlFor(dbName(r), p.dbProxy(i)).replace(`@${pg.host}:`, "@127.0.0.1:"),
             OBJECT_STORE_DIR: join(cfg.stateDir, "objects"),
+            CATALOG_URL: url(p.catalogProxy),
             NATS_URL: `nats://127.0.0.1:${p.natsProxy}`,
           },
           readyUrl: `${url(p.cell(i))}/readyz`,
@@ -155,6 +156,7 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
           ...common,
           REGION: "eu",
           PORT: String(p.catalog),
+          LEASE_TTL_SECONDS: "30",
           DATABASE_URL: pg.urlFor(dbName("catalog")),
           CELL_URLS: JSON.stringify(Object.fromEntries(regions.map((r, i) => [r, url(p.cellProxy(i))]))),
           RELAY_URLS: JSON.stringify(Object.fromEntries(regions.map((r, i) => [r, url(p.relay(i))]))),
@@ -168,6 +170,8 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
     );
     log("starting the catalog and five cells (each its own process)...");
     await Promise.all([catalog.start(), ...Object.values(cells).map((c) => c.start())]);
+    // Boot fencing: each cell is read-only until its first lease renewal; wait for all five.
+    for (const [i, r] of regions.entries()) await waitForLease(url(p.cellProxy(i)), r, cfg.internalToken);
     cleanups.push(() => catalog.stop(), ...Object.values(cells).map((c) => () => c.stop()));
 
     const scriptPath = await bundleEdgeWorker(join(cfg.stateDir, "edge"));
@@ -324,6 +328,21 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
     await stop();
     throw e;
   }
+}
+
+async function waitForLease(cellUrl: string, region: string, token: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const res = await fetch(`${cellUrl}/internal/v1/fences`, {
+      headers: { authorization: `Bearer ${token}` },
+    }).catch(() => null);
+    if (res?.ok) {
+      const body = (await res.json()) as { items: { scope: string; leaseExpiresAt: string | null }[] };
+      const f = body.items.find((x) => x.scope === `region:${region}`);
+      if (f?.leaseExpiresAt && Date.parse(f.leaseExpiresAt) > Date.now()) return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`cell ${region} did not get its first write lease`);
 }
 
 async function waitForTenant(cellUrl: string, tenantId: string, token: string): Promise<void> {

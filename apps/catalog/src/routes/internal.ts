@@ -1,8 +1,10 @@
 import { timingSafeEqual } from "node:crypto";
-import { DomainError, referenceKind } from "@homeroute/contracts";
-import { parseWith, type ServiceHono } from "@homeroute/service-kit";
+import { DomainError, referenceKind, regionCode } from "@homeroute/contracts";
+import { jsonBody, parseWith, type ServiceHono } from "@homeroute/service-kit";
 import { Hono } from "hono";
+import { z } from "zod";
 import type { CatalogDeps } from "../deps.js";
+import { renewLease } from "../leases/renew.js";
 import { latestReference } from "../reference/reference.js";
 import { latestSnapshot } from "../snapshot/publish.js";
 
@@ -25,6 +27,15 @@ export function internalRoutes(deps: CatalogDeps): Hono<ServiceHono> {
   app.get("/internal/v1/reference/:kind", async (c) => {
     const kind = parseWith(referenceKind, c.req.param("kind"), "path");
     return c.json(await latestReference(deps.sql, kind));
+  });
+  app.post("/internal/v1/leases/:region/renew", async (c) => {
+    const region = parseWith(regionCode, c.req.param("region"), "path");
+    const body = parseWith(
+      z.object({ heldScopes: z.array(z.string().max(80)).max(100_000) }),
+      await jsonBody(c),
+      "body",
+    );
+    return c.json(await renewLease(deps, region, body.heldScopes));
   });
   return app;
 }

@@ -1,4 +1,10 @@
-import type { FenceView, PutFenceBody, PutTenantBody, Role } from "@homeroute/contracts";
+import {
+  DomainError,
+  type FenceView,
+  type PutFenceBody,
+  type PutTenantBody,
+  type Role,
+} from "@homeroute/contracts";
 import { uuidv7 } from "@homeroute/ids";
 import { iso } from "../cases/view.js";
 import type { CellDeps } from "../deps.js";
@@ -15,21 +21,31 @@ export async function putTenant(deps: CellDeps, tenantId: string, b: PutTenantBo
       status = EXCLUDED.status, residency_policy = EXCLUDED.residency_policy, updated_at = now()`;
 }
 
-export async function putFence(deps: CellDeps, scope: string, b: PutFenceBody): Promise<FenceView> {
+export async function putFence(
+  deps: CellDeps,
+  scope: string,
+  b: PutFenceBody,
+): Promise<FenceView & { applied?: boolean }> {
   const lease = b.leaseExpiresAt ? new Date(b.leaseExpiresAt) : null;
   const [row] = await deps.sql<{ updated_at: Date }[]>`
     INSERT INTO region_write_epoch (logical_scope, active_region, epoch, status, lease_expires_at)
     VALUES (${scope}, ${b.activeRegion}, ${b.epoch}, ${b.status}, ${lease})
     ON CONFLICT (logical_scope) DO UPDATE SET active_region = EXCLUDED.active_region, epoch = EXCLUDED.epoch,
       status = EXCLUDED.status, lease_expires_at = EXCLUDED.lease_expires_at, updated_at = now()
+      WHERE region_write_epoch.epoch <= EXCLUDED.epoch -- an epoch never goes back (a late, stale message)
     RETURNING updated_at`;
+  if (!row) {
+    // A late message with an older epoch: the newer fence stands (idempotent for retries).
+    const current = (await listFences(deps)).find((f) => f.scope === scope)!;
+    return { ...current, applied: false };
+  }
   return {
     scope,
     activeRegion: b.activeRegion,
     epoch: b.epoch,
     status: b.status,
     leaseExpiresAt: lease ? iso(lease) : null,
-    updatedAt: iso(row!.updated_at),
+    updatedAt: iso(row.updated_at),
   };
 }
 
