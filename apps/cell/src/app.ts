@@ -4,7 +4,8 @@ import type { Hono } from "hono";
 import type { CellDeps } from "./deps.js";
 import { caseRoutes } from "./routes/cases.js";
 import { grantRoutes } from "./routes/grants.js";
-import { internalRoutes } from "./routes/internal.js";
+import { internalAuth, internalRoutes } from "./routes/internal.js";
+import { standbyRoutes } from "./routes/standby.js";
 
 /** The cell's HTTP app; production (main.ts) and tests build it the same way. */
 export function createApp(deps: CellDeps): Hono<ServiceHono> {
@@ -20,7 +21,9 @@ export function createApp(deps: CellDeps): Hono<ServiceHono> {
       return c.json({ ready: false, region: deps.region }, 503);
     }
   });
+  app.use("/internal/*", internalAuth(deps));
   app.route("/", internalRoutes(deps));
+  app.route("/", standbyRoutes(deps));
   app.route("/", caseRoutes(deps));
   app.route("/", grantRoutes(deps));
   return app;

@@ -57,7 +57,7 @@ const caseDecisionRecorded = envelopeBase.extend({
 const taskCreated = envelopeBase.extend({
   type: z.literal("task.created"),
   aggregateType: z.literal("task"),
-  payload: z.object({ caseId: uuid, assigneeId: uuid, dueAt: isoTime.nullable() }),
+  payload: z.object({ caseId: uuid, title: z.string(), assigneeId: uuid, dueAt: isoTime.nullable() }),
 });
 const taskCompleted = envelopeBase.extend({
   type: z.literal("task.completed"),
@@ -67,12 +67,27 @@ const taskCompleted = envelopeBase.extend({
 const evidenceAttached = envelopeBase.extend({
   type: z.literal("evidence.attached"),
   aggregateType: z.literal("evidence"),
-  payload: z.object({ caseId: uuid, sha256: z.string(), size: z.number().int(), storageRegion: regionCode }),
+  payload: z.object({
+    caseId: uuid,
+    sha256: z.string(),
+    size: z.number().int(),
+    storageRegion: regionCode,
+    contentType: z.string(),
+    filename: z.string(),
+    objectKey: z.string(),
+    uploadedBy: uuid.nullable(),
+  }),
 });
 const reviewRecommended = envelopeBase.extend({
   type: z.literal("review.recommended"),
   aggregateType: z.literal("review"),
-  payload: z.object({ caseId: uuid, reviewerRegion: regionCode, recommendation: z.enum(RECOMMENDATIONS) }),
+  payload: z.object({
+    caseId: uuid,
+    reviewerId: uuid,
+    reviewerRegion: regionCode,
+    recommendation: z.enum(RECOMMENDATIONS),
+    rationale: z.string(),
+  }),
 });
 const grantGranted = envelopeBase.extend({
   type: z.literal("grant.granted"),

@@ -59,7 +59,16 @@ export function planAttachEvidence(
     event: {
       type: "evidence.attached",
       aggregateType: "evidence",
-      payload: { caseId: row.caseId, sha256: blob.sha256, size: blob.size, storageRegion },
+      payload: {
+        caseId: row.caseId,
+        sha256: blob.sha256,
+        size: blob.size,
+        storageRegion,
+        contentType: blob.contentType,
+        filename: blob.filename,
+        objectKey: blob.objectKey,
+        uploadedBy,
+      },
     },
   };
 }

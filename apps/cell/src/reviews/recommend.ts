@@ -44,7 +44,13 @@ export function planRecommendation(
     event: {
       type: "review.recommended",
       aggregateType: "review",
-      payload: { caseId: row.caseId, reviewerRegion, recommendation: input.recommendation },
+      payload: {
+        caseId: row.caseId,
+        reviewerId,
+        reviewerRegion,
+        recommendation: input.recommendation,
+        rationale: input.rationale,
+      },
     },
   };
 }

@@ -47,7 +47,12 @@ export function planCreateTask(deps: CellDeps, input: CreateTaskBody, d: DecideI
     event: {
       type: "task.created",
       aggregateType: "task",
-      payload: { caseId: row.caseId, assigneeId: input.assigneeId, dueAt: dueAt ? iso(dueAt) : null },
+      payload: {
+        caseId: row.caseId,
+        title: input.title,
+        assigneeId: input.assigneeId,
+        dueAt: dueAt ? iso(dueAt) : null,
+      },
     },
   };
 }

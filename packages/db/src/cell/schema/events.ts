@@ -74,4 +74,17 @@ export const crossRegionConflictCase = pgTable("cross_region_conflict_case", {
   detectedAt: tstz().notNull().defaultNow(),
   resolvedAt: tstz(),
   resolutionNote: text(),
+  /** The event that revealed the conflict: one conflict row per orphaned event, however often it arrives. */
+  sourceEventId: uuid().unique(),
+  resolvedBy: uuid(),
+});
+
+/** How far this cell's DR standby copy of a tenant is (DESIGN §8): per source region. */
+export const standbyProgress = pgTable("standby_progress", {
+  tenantId: uuid().primaryKey(),
+  sourceRegion: text().notNull(),
+  lastEventId: uuid(),
+  lastEventAt: tstz(),
+  lastAppliedAt: tstz(),
+  eventsApplied: bigint({ mode: "number" }).notNull().default(0),
 });
