@@ -45,11 +45,14 @@ export async function startEventPipeline(p: Planet): Promise<EventPipeline> {
     SUBJECT_ROOT: root,
     EDGE_URL: p.edge.url,
     CATALOG_URL: p.catalog.url,
+    CELL_URLS: JSON.stringify(Object.fromEntries(Object.entries(p.cells).map(([r, c]) => [r, c.url]))),
     INTERNAL_TOKEN,
     PUSH_INTERVAL_MS: "30",
     LOG_LEVEL: "silent",
   });
   let projector = await startProjector(env);
+  // Promotions ask the projector whether the DR standby has drained the source's stream.
+  p.catalog.deps.env.PROJECTOR_URL = projector.url;
   const pipeline: EventPipeline = {
     nats,
     relays,
@@ -63,6 +66,7 @@ export async function startEventPipeline(p: Planet): Promise<EventPipeline> {
     },
     async startProjectorAgain() {
       projector = await startProjector(env);
+      p.catalog.deps.env.PROJECTOR_URL = projector.url;
     },
     async close() {
       await projector.close().catch(() => {});

@@ -19,6 +19,11 @@ export const projectorEnvSchema = z.object({
     .default("gr"),
   EDGE_URL: z.url().optional(),
   CATALOG_URL: z.url().optional(),
+  /** Cells by region, for DR standby delivery (JSON object region → URL). */
+  CELL_URLS: z
+    .string()
+    .default("{}")
+    .transform((s) => z.record(z.string(), z.url()).parse(JSON.parse(s))),
   INTERNAL_TOKEN: z.string().min(16),
   PORT: z.coerce.number().int().min(0).max(65535).default(0),
   HOST: z.string().default("127.0.0.1"),

@@ -8,6 +8,7 @@ import postgres, { type Sql } from "postgres";
 import { applyEvent, type Change } from "./apply.js";
 import { buildBatch, pushToEdge } from "./edge-push.js";
 import type { ProjectorEnv } from "./env.js";
+import { StandbyForwarder } from "./standby.js";
 
 // Durable JetStream consumers, one per source region's stream. Every event is validated with the
 // shared zod union, applied in its own small transaction with the region's watermark, then acked
@@ -21,6 +22,8 @@ export interface ProjectorStatus {
   applied: number;
   rejected: number;
   pendingEdgeChanges: number;
+  standbyForwarded: number;
+  standbyPending: Record<string, number>;
   lastPushError: string | null;
 }
 
@@ -38,6 +41,7 @@ export class Projector {
   applied = 0;
   rejected = 0;
   private lastPushError: string | null = null;
+  private standby: StandbyForwarder | null = null;
 
   constructor(private readonly env: ProjectorEnv) {
     this.sql = postgres(env.DATABASE_URL, {
@@ -67,6 +71,17 @@ export class Projector {
         this.nc = await connectNats(this.env.NATS_URL, "projector");
         const jsm = await jetstreamManager(this.nc);
         const js = jetstream(this.nc);
+        if (Object.keys(this.env.CELL_URLS).length > 0) {
+          this.standby = new StandbyForwarder({
+            root: this.env.SUBJECT_ROOT,
+            regions: this.env.REGIONS,
+            cellUrls: this.env.CELL_URLS,
+            catalogUrl: this.env.CATALOG_URL,
+            internalToken: this.env.INTERNAL_TOKEN,
+            log: this.log,
+          });
+          await this.standby.start(jsm, js);
+        }
         for (const region of this.env.REGIONS) {
           const stream = await ensureStream(jsm, this.env.SUBJECT_ROOT, region);
           await ensureProjectorConsumer(jsm, stream, projectorDurable);
@@ -201,6 +216,9 @@ export class Projector {
       applied: this.applied,
       rejected: this.rejected,
       pendingEdgeChanges: this.pending.length,
+      standbyForwarded: this.standby?.forwarded ?? 0,
+      standbyPending:
+        this.standby && this.nc ? await this.standby.pending(await jetstreamManager(this.nc)) : {},
       lastPushError: this.lastPushError,
     };
   }
@@ -209,6 +227,7 @@ export class Projector {
     if (this.timer) clearInterval(this.timer);
     if (this.policyTimer) clearInterval(this.policyTimer);
     for (const c of this.consumers) c.stop();
+    this.standby?.stop();
     await this.flush().catch(() => {});
     await this.nc?.drain().catch(() => {});
     await this.sql.end({ timeout: 5 });

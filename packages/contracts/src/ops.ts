@@ -68,3 +68,12 @@ export const routingSnapshot = z.object({
   entities: z.record(z.string(), z.object({ homeRegion: regionCode, epoch })),
 });
 export type RoutingSnapshot = z.infer<typeof routingSnapshot>;
+
+export const promotionBody = z.strictObject({
+  targetRegion: regionCode,
+  reason: storableText(1, 2000),
+  approvedBy: storableText(1, 200),
+  /** An operator's audited statement that the old home is down: skips waiting for its lease. */
+  confirmedSourceDown: z.boolean().optional(),
+});
+export type PromotionBody = z.infer<typeof promotionBody>;

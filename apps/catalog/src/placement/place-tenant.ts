@@ -1,4 +1,4 @@
-import { allowsPlacement, DomainError, type PlaceTenantBody } from "@homeroute/contracts";
+import { allowsPlacement, DomainError, drTargetOf, type PlaceTenantBody } from "@homeroute/contracts";
 import { uuidv7 } from "@homeroute/ids";
 import { appendCatalogAudit } from "../audit.js";
 import { runCatalogCommand } from "../command.js";
@@ -77,6 +77,21 @@ export async function placeTenant(deps: CatalogDeps, body: PlaceTenantBody, acto
         epoch: 1,
         status: "WRITABLE",
       });
+      // The DR standby lives in the tenant's DR region's cell: it learns the tenant and whose it is.
+      const dr = drTargetOf(policy, home);
+      if (dr) {
+        await queueCellCall(tx, dr, "PUT", `/internal/v1/tenants/${tenantId}`, {
+          name: body.name,
+          homeRegion: home,
+          status: "ACTIVE",
+          residencyPolicy: policy.policyCode,
+        });
+        await queueCellCall(tx, dr, "PUT", `/internal/v1/fences/tenant:${tenantId}`, {
+          activeRegion: home,
+          epoch: 1,
+          status: "WRITABLE",
+        });
+      }
       for (const userId of body.adminUserIds ?? []) {
         await queueCellCall(
           tx,
@@ -107,7 +122,8 @@ export async function placeTenant(deps: CatalogDeps, body: PlaceTenantBody, acto
     const registered = await Promise.race([
       deliverPending(deps).then(async () => {
         const [left] = await deps.sql<{ n: number }[]>`
-          SELECT count(*)::int AS n FROM cell_sync_task WHERE done_at IS NULL AND path LIKE ${`%${tenantId}%`}`;
+          SELECT count(*)::int AS n FROM cell_sync_task
+          WHERE done_at IS NULL AND region = ${body.homeRegion} AND path LIKE ${`%${tenantId}%`}`;
         return left!.n === 0;
       }),
       new Promise<boolean>((r) => setTimeout(() => r(false), 3000)),

@@ -1,11 +1,27 @@
-import { DomainError, placeTenantBody, regionCode, regionModeBody } from "@homeroute/contracts";
-import { authenticate, idempotencyKey, jsonBody, parseWith, type ServiceHono } from "@homeroute/service-kit";
+import {
+  DomainError,
+  placeTenantBody,
+  promotionBody,
+  regionCode,
+  regionModeBody,
+  storableText,
+} from "@homeroute/contracts";
+import {
+  authenticate,
+  idempotencyKey,
+  jsonBody,
+  parseWith,
+  requestHash,
+  type ServiceHono,
+} from "@homeroute/service-kit";
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { CatalogResult } from "../command.js";
+import { listConflicts, resolveConflict } from "../conflicts/conflicts.js";
 import type { CatalogDeps } from "../deps.js";
 import { type Actor, placeTenant } from "../placement/place-tenant.js";
 import { getTenant, listTenants } from "../placement/tenants.js";
+import { promoteTenant } from "../promotion/promote.js";
 import { listRegions, setRegionMode } from "../regions/regions.js";
 
 function reply(c: Context<ServiceHono>, r: CatalogResult): Response {
@@ -42,6 +58,38 @@ export function opsRoutes(deps: CatalogDeps): Hono<ServiceHono> {
   });
 
   app.get("/v1/ops/tenants", async (c) => c.json({ items: await listTenants(deps.sql) }));
+
+  app.post("/v1/ops/tenants/:tenantId/promotions", async (c) => {
+    const tenantId = parseWith(z.uuid(), c.req.param("tenantId"), "path");
+    const body = parseWith(promotionBody, await jsonBody(c), "body");
+    const a = actor(c);
+    // Promotion is not replay-safe halfway: a repeated key gets the stored answer.
+    const [stored] = await deps.sql<{ request_hash: string; response: Record<string, unknown> }[]>`
+      SELECT request_hash, response FROM catalog_command_log WHERE command_id = ${a.commandId}`;
+    const hash = requestHash("tenant.promote", a.actorId, { tenantId, ...body });
+    if (stored) {
+      if (stored.request_hash !== hash)
+        throw new DomainError(
+          "IDEMPOTENCY_KEY_REUSED",
+          "this Idempotency-Key was used for a different request",
+        );
+      c.header("idempotent-replayed", "true");
+      return c.json(stored.response);
+    }
+    const result = await promoteTenant(deps, tenantId, body, a);
+    await deps.sql`
+      INSERT INTO catalog_command_log (command_id, operation, request_hash, status_code, response)
+      VALUES (${a.commandId}, 'tenant.promote', ${hash}, 200, ${deps.sql.json(result as never)}) ON CONFLICT DO NOTHING`;
+    return c.json(result);
+  });
+
+  app.get("/v1/ops/conflicts", async (c) => c.json(await listConflicts(deps)));
+
+  app.post("/v1/ops/conflicts/:conflictId/resolve", async (c) => {
+    const conflictId = parseWith(z.uuid(), c.req.param("conflictId"), "path");
+    const body = parseWith(z.strictObject({ note: storableText(1, 4000) }), await jsonBody(c), "body");
+    return c.json(await resolveConflict(deps, conflictId, body.note, actor(c)));
+  });
 
   app.get("/v1/ops/tenants/:tenantId", async (c) => {
     const tenantId = parseWith(z.uuid(), c.req.param("tenantId"), "path");

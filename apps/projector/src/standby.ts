@@ -1,0 +1,144 @@
+import { type DomainEvent, domainEvent, type RoutingSnapshot, routingSnapshot } from "@homeroute/contracts";
+import { ensureStream, streamName } from "@homeroute/events";
+import type { Logger } from "@homeroute/service-kit";
+import { AckPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+
+// Keeps each tenant's DR standby in its DR region (DESIGN §8; CONTRACT.md: the first allowed
+// region other than the event's home). A durable consumer of its own per region stream delivers
+// events in batches to the DR cell's standby endpoint and acks only what that cell accepted, so
+// the standby is exactly as complete as the cell says. Tenants whose policy allows no other
+// region (ID_STRICT, EU_GDPR) have no standby: their events are acknowledged and not copied.
+
+const DURABLE = "dr-standby";
+const decoder = new TextDecoder();
+
+export interface StandbyOptions {
+  root: string;
+  regions: string[];
+  cellUrls: Record<string, string>;
+  catalogUrl: string | undefined;
+  internalToken: string;
+  log: Logger;
+}
+
+export class StandbyForwarder {
+  private snapshot: RoutingSnapshot | null = null;
+  private running = true;
+  forwarded = 0;
+
+  constructor(private readonly o: StandbyOptions) {}
+
+  async start(jsm: JetStreamManager, js: JetStreamClient): Promise<void> {
+    for (const region of this.o.regions) {
+      const stream = await ensureStream(jsm, this.o.root, region);
+      try {
+        await jsm.consumers.info(stream, DURABLE);
+      } catch {
+        await jsm.consumers.add(stream, {
+          durable_name: DURABLE,
+          ack_policy: AckPolicy.Explicit,
+          ack_wait: 30e9,
+        });
+      }
+      const consumer = await js.consumers.get(stream, DURABLE);
+      void this.loop(region, consumer);
+    }
+  }
+
+  /** Messages of each region's stream not yet delivered to a standby (promotion readiness). */
+  async pending(jsm: JetStreamManager): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const region of this.o.regions) {
+      try {
+        const info = await jsm.consumers.info(streamName(this.o.root, region), DURABLE);
+        out[region] = info.num_pending + info.num_ack_pending;
+      } catch {
+        out[region] = -1;
+      }
+    }
+    return out;
+  }
+
+  stop(): void {
+    this.running = false;
+  }
+
+  private async loop(
+    region: string,
+    consumer: Awaited<ReturnType<JetStreamClient["consumers"]["get"]>>,
+  ): Promise<void> {
+    while (this.running) {
+      try {
+        const batch = await consumer.fetch({ max_messages: 500, expires: 1000 });
+        const msgs: JsMsg[] = [];
+        for await (const m of batch) msgs.push(m);
+        if (msgs.length > 0) await this.forward(region, msgs);
+      } catch (e) {
+        this.o.log.error("standby: fetch failed", { region, error: (e as Error).message });
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  private async forward(region: string, msgs: JsMsg[]): Promise<void> {
+    const byTarget = new Map<string, { events: DomainEvent[]; msgs: JsMsg[] }>();
+    const skip: JsMsg[] = [];
+    for (const m of msgs) {
+      if (m.subject.includes(".heartbeat.")) {
+        skip.push(m);
+        continue;
+      }
+      const parsed = domainEvent.safeParse(JSON.parse(decoder.decode(m.data)));
+      const target = parsed.success ? await this.drTarget(parsed.data) : null;
+      if (!parsed.success || !target || !this.o.cellUrls[target]) {
+        skip.push(m);
+        continue;
+      }
+      const group = byTarget.get(target) ?? { events: [], msgs: [] };
+      group.events.push(parsed.data);
+      group.msgs.push(m);
+      byTarget.set(target, group);
+    }
+    for (const m of skip) m.ack();
+    for (const [target, g] of byTarget) {
+      try {
+        const res = await fetch(`${this.o.cellUrls[target]}/internal/v1/standby/events`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${this.o.internalToken}`, "content-type": "application/json" },
+          body: JSON.stringify({ events: g.events }),
+          signal: AbortSignal.timeout(10_000),
+        });
+        if (!res.ok) throw new Error(`standby cell ${target} answered ${res.status}`);
+        for (const m of g.msgs) m.ack();
+        this.forwarded += g.events.length;
+      } catch (e) {
+        // The DR cell is down: redeliver later, in order.
+        for (const m of g.msgs) m.nak(1000);
+        this.o.log.error("standby: delivery failed", { region, target, error: (e as Error).message });
+      }
+    }
+  }
+
+  private async drTarget(e: DomainEvent): Promise<string | null> {
+    let tenant = this.snapshot?.tenants[e.tenantId];
+    if (!tenant) {
+      await this.refresh();
+      tenant = this.snapshot?.tenants[e.tenantId];
+    }
+    if (!tenant) return null;
+    return tenant.allowedRegions.find((r) => r !== e.homeRegion) ?? null;
+  }
+
+  async refresh(): Promise<void> {
+    if (!this.o.catalogUrl) return;
+    try {
+      const res = await fetch(`${this.o.catalogUrl}/internal/v1/routing-snapshot`, {
+        headers: { authorization: `Bearer ${this.o.internalToken}` },
+        signal: AbortSignal.timeout(2000),
+      });
+      this.snapshot = routingSnapshot.parse(await res.json());
+    } catch {
+      // keep the last snapshot
+    }
+  }
+}

@@ -1,0 +1,265 @@
+import { uuidv7 } from "@homeroute/ids";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EventPipeline, startEventPipeline } from "./support/event-pipeline.js";
+import { checkSingleWriter, collectHistory } from "./support/history.js";
+import { edgeCall, type Planet, placeTenant, startPlanet } from "./support/planet.js";
+
+// Promotion with fencing, the DR standby, and orphaned writes turned into conflict cases, on real
+// cells, a real catalog, the Worker in Miniflare, a real nats-server, relays and the projector.
+
+const TTL = 2;
+const newCase = { category: "market_abuse", countryCode: "SG", summary: "Failover", channel: "web" };
+let p: Planet;
+let ev: EventPipeline;
+
+async function until<T>(
+  what: string,
+  f: () => Promise<T | null | undefined | false>,
+  ms = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const promote = (tenantId: string, targetRegion: string, extra: Record<string, unknown> = {}) =>
+  edgeCall(
+    p,
+    "POST",
+    `/v1/ops/tenants/${tenantId}/promotions`,
+    { targetRegion, reason: "region incident drill", approvedBy: "duty officer", ...extra },
+    { token: p.opsToken },
+  );
+
+const standbyCases = async (tenantId: string) => {
+  const [r] = await p.cells["ap-id"]!.deps.sql<{ n: number }[]>`
+    SELECT count(*)::int AS n FROM regulatory_case WHERE tenant_id = ${tenantId}`;
+  return r!.n;
+};
+
+beforeAll(async () => {
+  p = await startPlanet("failover", ["ap-sg", "ap-id"], { leaseTtlSeconds: TTL });
+  ev = await startEventPipeline(p);
+}, 120_000);
+afterAll(async () => {
+  await ev?.close();
+  await p?.close();
+});
+
+describe("DR standby and promotion", () => {
+  it("keeps a standby in the DR region; promotion by ack moves the home, bumps the epoch, loses nothing", async () => {
+    const t = await placeTenant(p, "ap-sg", "APAC_SHARED", ["reporter", "investigator"]);
+    const cases = [];
+    for (let i = 0; i < 5; i++) {
+      cases.push(
+        (await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, { token: t.tokens.reporter }))
+          .body,
+      );
+    }
+    await edgeCall(
+      p,
+      "POST",
+      `/v1/tenants/${t.tenantId}/cases/${cases[0].caseId}/transitions`,
+      {
+        to: "TRIAGE",
+        expectedVersion: 1,
+        reason: "before the incident",
+      },
+      { token: t.tokens.investigator },
+    );
+    await until("standby has the cases", async () => (await standbyCases(t.tenantId)) === 5);
+    // The DR cell refuses writes for a tenant it only stands by for.
+    const direct = await fetch(`${p.cells["ap-id"]!.url}/v1/tenants/${t.tenantId}/cases`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${t.tokens.reporter}`,
+        "idempotency-key": uuidv7(),
+        "content-type": "application/json",
+      },
+      body: JSON.stringify(newCase),
+    });
+    expect(direct.status).toBe(421);
+
+    const r = await promote(t.tenantId, "ap-id");
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ fromRegion: "ap-sg", toRegion: "ap-id", newEpoch: 2, fencedBy: "ack" });
+    expect(r.body.unreplicatedWindow.caughtUp).toBe(true);
+
+    // The next write lands at the new home, at the new epoch; the old home's copy is intact there.
+    const after = await edgeCall(
+      p,
+      "POST",
+      `/v1/tenants/${t.tenantId}/cases/${cases[0].caseId}/transitions`,
+      {
+        to: "INVESTIGATING",
+        expectedVersion: 2,
+        reason: "after the promotion",
+      },
+      { token: t.tokens.investigator },
+    );
+    expect(after.status, JSON.stringify(after.body)).toBe(200);
+    expect(after.headers.get("x-served-by-region")).toBe("ap-id");
+    expect(after.headers.get("x-region-epoch")).toBe("2");
+    expect(after.body.homeRegion).toBe("ap-id");
+    const created = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+      token: t.tokens.reporter,
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.caseNumber).toMatch(/^ID-/);
+    // The former home now refuses: it knows who owns the tenant.
+    const old = await fetch(`${p.cells["ap-sg"]!.url}/v1/tenants/${t.tenantId}/cases`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${t.tokens.reporter}`,
+        "idempotency-key": uuidv7(),
+        "content-type": "application/json",
+      },
+      body: JSON.stringify(newCase),
+    });
+    expect(old.status).toBe(421);
+    expect(((await old.json()) as any).homeRegion).toBe("ap-id");
+    const history = await collectHistory(p, t.tenantId);
+    expect(checkSingleWriter(history)).toEqual([]);
+  });
+
+  it("refuses promotion with 451 when the policy allows no other region (ID_STRICT), audited", async () => {
+    const t = await placeTenant(p, "ap-id", "ID_STRICT", ["reporter"]);
+    const r = await promote(t.tenantId, "ap-sg");
+    expect(r.status).toBe(451);
+    expect(r.body).toMatchObject({ code: "RESIDENCY_VIOLATION", policy: "ID_STRICT", targetRegion: "ap-sg" });
+    const [audit] = await p.catalog.deps.sql`
+      SELECT outcome FROM catalog_audit_event WHERE tenant_id = ${t.tenantId} AND action_type = 'tenant.promote'`;
+    expect(audit!.outcome).toBe("REFUSED");
+  });
+
+  it("home down: writes fail fast; promotion by lease expiry; the old home returns fenced; its unrelayed writes become conflict cases", async () => {
+    const t = await placeTenant(p, "ap-sg", "APAC_SHARED", ["reporter", "investigator"]);
+    const c = (
+      await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, { token: t.tokens.reporter })
+    ).body;
+    await until("standby", async () => (await standbyCases(t.tenantId)) === 1);
+    // Cut the relay so the next writes at the home are committed but never leave it.
+    await ev.relays["ap-sg"]!.close();
+    const orphan = await edgeCall(
+      p,
+      "POST",
+      `/v1/tenants/${t.tenantId}/cases/${c.caseId}/transitions`,
+      {
+        to: "TRIAGE",
+        expectedVersion: 1,
+        reason: "committed, never relayed",
+      },
+      { token: t.tokens.investigator },
+    );
+    expect(orphan.status).toBe(200);
+    // The home region goes down.
+    await p.stopCell("ap-sg");
+    const down = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+      token: t.tokens.reporter,
+    });
+    expect(down.status).toBe(503);
+    expect(down.body.code).toBe("REGION_UNAVAILABLE");
+    // No acknowledgement is possible: the promotion waits out the old home's last lease.
+    const r = await promote(t.tenantId, "ap-id");
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.fencedBy).toBe("lease_expiry");
+    expect(r.body.unreplicatedWindow.caughtUp).toBeNull();
+    // The new home serves the replicated state (version 1: the orphaned transition is not there).
+    const read = await edgeCall(p, "GET", `/v1/tenants/${t.tenantId}/cases/${c.caseId}`, undefined, {
+      token: t.tokens.investigator,
+    });
+    expect(read.body).toMatchObject({ status: "INTAKE", version: 1, homeRegion: "ap-id" });
+    const w = await edgeCall(
+      p,
+      "POST",
+      `/v1/tenants/${t.tenantId}/cases/${c.caseId}/transitions`,
+      {
+        to: "WITHDRAWN",
+        expectedVersion: 1,
+        reason: "decided at the new home",
+      },
+      { token: t.tokens.investigator },
+    );
+    expect(w.status).toBe(200);
+    // The old home returns: boot-fenced, it learns the new fence at its first renewal.
+    await p.restartCell("ap-sg");
+    const stale = await fetch(`${p.cells["ap-sg"]!.url}/v1/tenants/${t.tenantId}/cases`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${t.tokens.reporter}`,
+        "idempotency-key": uuidv7(),
+        "content-type": "application/json",
+      },
+      body: JSON.stringify(newCase),
+    });
+    expect(stale.status).toBe(421);
+    // Its relay comes back and publishes the orphaned write: filed as a conflict, never applied.
+    const { relayEnvSchema, startRelay } = await import("@homeroute/relay");
+    ev.relays["ap-sg"] = await startRelay(
+      relayEnvSchema.parse({
+        REGION: "ap-sg",
+        DATABASE_URL: p.cells["ap-sg"]!.deps.env.DATABASE_URL,
+        NATS_URL: ev.nats.url,
+        SUBJECT_ROOT: ev.root,
+        POLL_MS: "200",
+        LOG_LEVEL: "silent",
+      }),
+    );
+    const conflicts = await until("conflict case", async () => {
+      const r2 = await edgeCall(p, "GET", "/v1/ops/conflicts", undefined, { token: p.opsToken });
+      const mine = r2.body.items.filter((i: any) => i.tenantId === t.tenantId && i.aggregateType === "case");
+      return mine.length > 0 ? mine : null;
+    });
+    expect(conflicts[0]).toMatchObject({
+      aggregateId: c.caseId,
+      homeRegion: "ap-id",
+      conflictingRegion: "ap-sg",
+      remoteVersion: 2,
+      status: "OPEN",
+    });
+    const stillNew = await edgeCall(p, "GET", `/v1/tenants/${t.tenantId}/cases/${c.caseId}`, undefined, {
+      token: t.tokens.investigator,
+    });
+    expect(stillNew.body.status).toBe("WITHDRAWN"); // never last-write-wins
+    // Resolving is an audited command.
+    const resolved = await edgeCall(
+      p,
+      "POST",
+      `/v1/ops/conflicts/${conflicts[0].conflictId}/resolve`,
+      {
+        note: "triage superseded by withdrawal at the new home",
+      },
+      { token: p.opsToken },
+    );
+    expect(resolved.status).toBe(200);
+    const history = await collectHistory(p, t.tenantId);
+    expect(checkSingleWriter(history)).toEqual([]);
+  }, 60_000);
+
+  it("a promotion racing 20 in-flight commands: one writer per epoch, every command committed once or refused cleanly", async () => {
+    const t = await placeTenant(p, "ap-id", "APAC_SHARED", ["reporter"]);
+    // ap-id's DR target is ap-sg.
+    const inflight = Array.from({ length: 20 }, () =>
+      edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, { token: t.tokens.reporter }),
+    );
+    const r = await promote(t.tenantId, "ap-sg");
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const outcomes = await Promise.all(inflight);
+    for (const o of outcomes) {
+      expect([201, 421, 409, 503]).toContain(o.status);
+      if (o.status !== 201) expect(o.headers.get("content-type")).toContain("problem+json");
+    }
+    const history = await collectHistory(p, t.tenantId);
+    expect(checkSingleWriter(history)).toEqual([]);
+    // Every acknowledged create exists at the new home (replicated before the target went live).
+    const acked = outcomes.filter((o) => o.status === 201).map((o) => o.body.caseId);
+    const rows = await p.cells["ap-sg"]!.deps
+      .sql`SELECT case_id FROM regulatory_case WHERE tenant_id = ${t.tenantId}`;
+    const atNewHome = new Set(rows.map((x) => x.case_id));
+    expect(acked.filter((id) => !atNewHome.has(id))).toEqual([]);
+  }, 60_000);
+});
