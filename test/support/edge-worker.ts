@@ -19,5 +19,6 @@ export interface EdgeOptions {
 /** The real Worker in workerd (Miniflare), bundled once per test process, on a free port. */
 export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
   bundled ??= bundleEdgeWorker(join(tmpdir(), "homeroute-edge-bundles"));
-  return startSimEdge({ ...o, scriptPath: await bundled, port: 0 });
+  // A generous cell timeout: two cores run every test file at once here; tests of the bound set their own.
+  return startSimEdge({ cellTimeoutMs: 5000, ...o, scriptPath: await bundled, port: 0 });
 }

@@ -66,7 +66,7 @@ export async function startPlanet(
   const cellUrls = Object.fromEntries(Object.entries(cells).map(([r, c]) => [r, c.url]));
   const catalogEnv = catalogEnvSchema.parse({
     PORT: catalogPort,
-    LEASE_TTL_SECONDS: String(o.leaseTtlSeconds ?? 3),
+    LEASE_TTL_SECONDS: String(o.leaseTtlSeconds ?? 6),
     DATABASE_URL: catalogDb.url,
     INTERNAL_TOKEN,
     AUTH_JWT_SECRET: TEST_JWT_SECRET,

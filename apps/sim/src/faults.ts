@@ -22,8 +22,10 @@ export interface Fault {
 export interface FaultTarget {
   process?: ManagedProcess;
   proxy?: HttpFaultProxy | TcpFaultProxy;
-  /** Set when a target exists in the contract but not yet in this build (relay, projector). */
+  /** Set when a target exists in the contract but not yet in this build. */
   missing?: string;
+  /** Waits until the healed target is fully back (a restarted cell holds its write lease again). */
+  afterRestart?: () => Promise<void>;
 }
 
 export class FaultRegistry {
@@ -68,8 +70,10 @@ export class FaultRegistry {
     const fault = this.active.get(faultId);
     if (!fault) throw new DomainError("NOT_FOUND", "no such active fault");
     const t = this.targets(fault.target)!;
-    if (fault.kind === "kill" && t.process) await t.process.restart();
-    else if (fault.kind === "pause" && t.process) t.process.resume();
+    if (fault.kind === "kill" && t.process) {
+      await t.process.restart();
+      await t.afterRestart?.();
+    } else if (fault.kind === "pause" && t.process) t.process.resume();
     else t.proxy?.setMode("pass");
     // A partitioned process target also had its proxy cut.
     if (fault.kind === "partition" && t.process && t.proxy) t.proxy.setMode("pass");

@@ -241,8 +241,15 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
     };
     const targets = (name: string): FaultTarget | undefined => {
       const [kind, region] = name.split(":") as [string, string | undefined];
-      if (kind === "cell" && region && cells[region])
-        return { process: cells[region], proxy: cellProxies[region] };
+      if (kind === "cell" && region && cells[region]) {
+        const i = regions.indexOf(region);
+        return {
+          process: cells[region],
+          proxy: cellProxies[region],
+          // A restarted cell is boot-fenced until its first renewal: heal returns once it can write.
+          afterRestart: () => waitForLease(url(p.cellProxy(i)), region, cfg.internalToken),
+        };
+      }
       if (kind === "db" && region && dbProxies[region]) return { proxy: dbProxies[region] };
       if (kind === "catalog") return { process: catalog, proxy: catalogProxy };
       if (kind === "nats")
