@@ -1,28 +1,20 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { uuidv7 } from "@homeroute/ids";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { post, repoRoot, type SimProcess, startSimProcess } from "./support/sim.js";
 
 // The one-command simulation, started as a user would (its own process tree, embedded Postgres,
 // nats-server from PATH), driven through its contract: topology.json, /sim/faults, /sim/latency,
 // globalctl, and a clean stop.
 
 const run = promisify(execFile);
-const root = new URL("../", import.meta.url).pathname;
-let stateDir: string;
-let sim: ChildProcess;
+const root = repoRoot;
+let sim: SimProcess;
 let topo: any;
-const portBase = 20000 + Math.floor(Math.random() * 200) * 50;
-const env = () => ({
-  ...process.env,
-  SIM_STATE_DIR: stateDir,
-  SIM_PORT_BASE: String(portBase),
-  LOG_LEVEL: "info",
-});
+const env = () => sim.env;
 
 async function globalctl(...args: string[]) {
   try {
@@ -41,51 +33,14 @@ async function globalctl(...args: string[]) {
   }
 }
 
-async function post(url: string, body: unknown, token?: string) {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "idempotency-key": uuidv7(),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as any };
-}
-
 beforeAll(async () => {
-  stateDir = await mkdtemp(join(tmpdir(), "hr-sim-"));
-  sim = spawn(process.execPath, ["--import", "tsx", "apps/sim/src/main.ts", "--fresh"], {
-    cwd: root,
-    env: env(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  sim.stdout!.on("data", (d) => {
-    output += d;
-  });
-  sim.stderr!.on("data", (d) => {
-    output += d;
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (output.includes("homeroute is up")) {
-        clearInterval(timer);
-        resolve();
-      }
-      if (output.includes("failed to start") || sim.exitCode !== null) {
-        clearInterval(timer);
-        reject(new Error(output));
-      }
-    }, 100);
-  });
-  topo = JSON.parse(readFileSync(join(stateDir, "topology.json"), "utf8"));
+  sim = await startSimProcess();
+  topo = sim.topo;
 }, 120_000);
 
 afterAll(async () => {
-  if (sim && sim.exitCode === null) sim.kill("SIGKILL");
-  await rm(stateDir, { recursive: true, force: true });
+  if (sim && sim.process.exitCode === null) sim.process.kill("SIGKILL");
+  if (sim) await rm(sim.stateDir, { recursive: true, force: true });
 });
 
 const demoTenant = (region: string) => topo.demo.tenants.find((t: any) => t.homeRegion === region);
@@ -115,7 +70,7 @@ describe("the local simulation", () => {
     expect(new Set(topo.demo.tenants.map((t: any) => t.residencyPolicy))).toEqual(
       new Set(["ID_STRICT", "EU_GDPR", "APAC_SHARED", "GLOBAL_STANDARD"]),
     );
-    expect(topo.edgeUrl).toBe(`http://127.0.0.1:${portBase + 20}`);
+    expect(topo.edgeUrl).toBe(`http://127.0.0.1:${sim.portBase + 20}`);
   });
 
   it("routes a command from the edge to the home cell, with a globalctl token", async () => {
@@ -291,8 +246,8 @@ describe("the local simulation", () => {
       .map((p: any) => p.pid)
       .filter(Boolean) as number[];
     expect(pids.length).toBeGreaterThanOrEqual(12); // catalog, projector, 5 cells, 5 relays (+ nats)
-    const exited = new Promise((r) => sim.once("exit", r));
-    sim.kill("SIGTERM");
+    const exited = new Promise((r) => sim.process.once("exit", r));
+    sim.process.kill("SIGTERM");
     await exited;
     const alive = (pid: number) => {
       try {

@@ -18,6 +18,7 @@ export interface EdgeBindings {
   REFERENCE_TTL_SECONDS?: string;
   PUBLIC_STALE_AFTER_SECONDS?: string;
   AUTHZ_CACHE_SECONDS?: string;
+  OPS_TIMEOUT_MS?: string;
 }
 
 const edgeConfigSchema = z.object({
@@ -42,6 +43,8 @@ const edgeConfigSchema = z.object({
   PUBLIC_STALE_AFTER_SECONDS: z.coerce.number().positive().default(60),
   /** How long an edge isolate may use roles it read, for non-sensitive checks. */
   AUTHZ_CACHE_SECONDS: z.coerce.number().positive().default(10),
+  /** Bound for proxied control-plane calls; above the lease TTL, since a promotion may wait it out. */
+  OPS_TIMEOUT_MS: z.coerce.number().int().positive().default(65_000),
 });
 export type EdgeConfig = z.infer<typeof edgeConfigSchema> & { jwtKey: Uint8Array };
 

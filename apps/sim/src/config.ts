@@ -15,6 +15,8 @@ export const simEnvSchema = z.object({
     .string()
     .regex(/^nats:\/\//)
     .optional(),
+  /** Write lease length (DESIGN §7: 30 s in the simulation); chaos tests shorten it. */
+  SIM_LEASE_TTL_SECONDS: z.coerce.number().positive().default(30),
 });
 
 export interface SimConfig {
@@ -26,6 +28,7 @@ export interface SimConfig {
   internalToken: string;
   databaseUrl: string | undefined;
   fresh: boolean;
+  leaseTtlSeconds: number;
 }
 
 /** Port layout, all on 127.0.0.1, all moving with SIM_PORT_BASE. */
@@ -65,5 +68,6 @@ export function loadSimConfig(root: string, argv: string[]): SimConfig {
     internalToken: stored.internalToken,
     databaseUrl: env.DATABASE_URL,
     fresh: argv.includes("--fresh"),
+    leaseTtlSeconds: env.SIM_LEASE_TTL_SECONDS,
   };
 }

@@ -156,7 +156,7 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
           ...common,
           REGION: "eu",
           PORT: String(p.catalog),
-          LEASE_TTL_SECONDS: "30",
+          LEASE_TTL_SECONDS: String(cfg.leaseTtlSeconds),
           DATABASE_URL: pg.urlFor(dbName("catalog")),
           CELL_URLS: JSON.stringify(Object.fromEntries(regions.map((r, i) => [r, url(p.cellProxy(i))]))),
           RELAY_URLS: JSON.stringify(Object.fromEntries(regions.map((r, i) => [r, url(p.relay(i))]))),
@@ -223,6 +223,8 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
           REGIONS: regions.join(","),
           EDGE_URL: edge.url,
           CATALOG_URL: url(p.catalogProxy),
+          // DR standby delivery goes through the cells' fault proxies like every other hop.
+          CELL_URLS: JSON.stringify(Object.fromEntries(regions.map((r, i) => [r, url(p.cellProxy(i))]))),
         },
         readyUrl: `${url(p.projector)}/healthz`,
       },

@@ -1,4 +1,4 @@
-import type { DomainEvent } from "@homeroute/contracts";
+import { DomainError, type DomainEvent } from "@homeroute/contracts";
 import { uuidv7 } from "@homeroute/ids";
 import type { TransactionSql } from "postgres";
 import type { CellDeps } from "../deps.js";
@@ -31,7 +31,14 @@ async function applyOne(deps: CellDeps, tx: TransactionSql, e: DomainEvent): Pro
   // The fence row is locked shared, like a command: a promotion cannot flip it mid-apply.
   const [fence] = await tx<{ active_region: string; epoch: number }[]>`
     SELECT active_region, epoch FROM region_write_epoch WHERE logical_scope = ${tenantScope(e.tenantId)} FOR SHARE`;
-  if (!fence || e.homeRegion === deps.region) return "skipped";
+  // Not registered here yet (the catalog's registration may trail the first events): refuse the
+  // batch so it is redelivered, rather than acknowledge an event we did not keep.
+  if (!fence)
+    throw new DomainError("REGION_UNAVAILABLE", "this cell does not stand by for the tenant yet", {
+      region: deps.region,
+      retryAfterSeconds: 1,
+    });
+  if (e.homeRegion === deps.region) return "skipped";
   if (fence.active_region === deps.region) {
     const local = await localVersion(tx, e);
     const inserted = await tx`

@@ -22,7 +22,8 @@ async function proxy(c: Context<EdgeHono>): Promise<Response> {
       method: c.req.method,
       headers,
       body,
-      signal: AbortSignal.timeout(Math.max(cfg.CATALOG_TIMEOUT_MS, 5000)),
+      // Operator actions may legitimately wait (a promotion waits out the old home's lease).
+      signal: AbortSignal.timeout(cfg.OPS_TIMEOUT_MS),
     });
     return new Response(res.body, { status: res.status, headers: res.headers });
   } catch {
