@@ -18,7 +18,30 @@ export interface Principal {
  * confusion are refused), issuer, audience and expiry checked. Roles are not in the token: they
  * come from the tenant's grants at home (CONTRACT.md "Auth").
  */
+// Verified tokens, until they expire: a client sends the same token on every request, and
+// verifying it costs more than the rest of a cached lookup (bench/RESULTS.md). Bounded in size.
+// One cache per verification key: a token is only ever accepted by a key that verified it.
+const verifiedByKey = new WeakMap<Uint8Array, Map<string, { principal: Principal; expMs: number }>>();
+const MAX_CACHED_TOKENS = 10_000;
+
 export async function authenticate(header: string | undefined, key: Uint8Array): Promise<Principal> {
+  let verified = verifiedByKey.get(key);
+  if (!verified) {
+    verified = new Map();
+    verifiedByKey.set(key, verified);
+  }
+  const hit = header ? verified.get(header) : undefined;
+  if (hit && hit.expMs > Date.now()) return hit.principal;
+  const principal = await verifyBearer(header!, key);
+  if (verified.size >= MAX_CACHED_TOKENS) verified.clear();
+  verified.set(header!, { principal: principal.p, expMs: principal.expMs });
+  return principal.p;
+}
+
+async function verifyBearer(
+  header: string | undefined,
+  key: Uint8Array,
+): Promise<{ p: Principal; expMs: number }> {
   // The scheme name is case-insensitive (RFC 9110 §11.1).
   if (!header || !/^bearer /i.test(header))
     throw new DomainError("UNAUTHENTICATED", "a bearer token is required");
@@ -37,7 +60,10 @@ export async function authenticate(header: string | undefined, key: Uint8Array):
   }
   const claims = jwtClaims.safeParse(payload);
   if (!claims.success) throw new DomainError("UNAUTHENTICATED", "the token's claims are malformed");
-  return { userId: claims.data.sub, tenantId: claims.data.tid, ops: claims.data.ops === true };
+  return {
+    p: { userId: claims.data.sub, tenantId: claims.data.tid, ops: claims.data.ops === true },
+    expMs: claims.data.exp * 1000,
+  };
 }
 
 /** A token for tenant A never reaches tenant B; the same answer whether B exists or not. */
