@@ -263,3 +263,46 @@ describe("DR standby and promotion", () => {
     expect(acked.filter((id) => !atNewHome.has(id))).toEqual([]);
   }, 60_000);
 });
+
+describe("the seed's chaos scenario", () => {
+  it("the home region becomes read-only mid-request: each command commits once or fails cleanly, audit holds the outcome", async () => {
+    const t = await placeTenant(p, "ap-id", "APAC_SHARED", ["reporter"]);
+    const keys = Array.from({ length: 30 }, () => uuidv7());
+    const inflight = keys.map((key) =>
+      edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, { token: t.tokens.reporter, key }),
+    );
+    const mode = (m: string) =>
+      edgeCall(p, "POST", "/v1/ops/regions/ap-id/mode", { mode: m, reason: "chaos" }, { token: p.opsToken });
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await mode("READ_ONLY")).status).toBe(200);
+    await p.settle();
+    const outcomes = await Promise.all(inflight);
+    try {
+      const sql = p.cells["ap-id"]!.deps.sql;
+      for (const [i, o] of outcomes.entries()) {
+        const [logged] = await sql`SELECT count(*)::int AS n FROM command_log WHERE command_id = ${keys[i]!}`;
+        const [audited] =
+          await sql`SELECT count(*)::int AS n FROM global_audit_event WHERE command_id = ${keys[i]!}`;
+        if (o.status === 201) {
+          expect([logged!.n, audited!.n]).toEqual([1, 1]); // committed once, audited
+        } else {
+          expect(o.body.code).toBe("REGION_READ_ONLY"); // failed cleanly...
+          expect([logged!.n, audited!.n]).toEqual([0, 0]); // ...and wrote nothing
+        }
+      }
+      // No other region accepted a write for the tenant.
+      const [elsewhere] = await p.cells["ap-sg"]!.deps.sql`
+        SELECT count(*)::int AS n FROM global_audit_event WHERE tenant_id = ${t.tenantId} AND command_id IS NOT NULL
+          AND NOT (metadata ? 'replicatedFrom')`;
+      expect(elsewhere!.n).toBe(0);
+      // After the mode change, writes are refused.
+      const late = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+        token: t.tokens.reporter,
+      });
+      expect(late.body.code).toBe("REGION_READ_ONLY");
+    } finally {
+      await mode("WRITABLE");
+      await p.settle();
+    }
+  });
+});

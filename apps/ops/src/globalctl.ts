@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --import tsx
 import { parseArgs } from "node:util";
 import { type CliContext, CliError, call, edge, loadContext, signToken } from "./context.js";
+import { runDrill } from "./drill.js";
 
 // globalctl: the operator's CLI (CONTRACT.md "CLI"). Every verb has --help, prints JSON with
 // --json, and exits non-zero with the problem's code on failure. It only calls the catalog (via
@@ -205,9 +206,8 @@ const VERBS: Record<string, Verb> = {
   },
   drill: {
     usage: "drill TENANT",
-    help: "A DR drill: readiness of the tenant's standby and what a promotion would report.",
-    run: (ctx, [tenant]) =>
-      call(ctx, "GET", `${edge(ctx)}/v1/ops/tenants/${need(tenant, "tenant id")}/dr-readiness`),
+    help: "A DR drill in the simulation: kill the home, promote, measure RTO/RPO, fail back, record DR readiness.",
+    run: (ctx, [tenant]) => runDrill(ctx, need(tenant, "tenant id"), (l) => process.stderr.write(`${l}\n`)),
   },
 };
 

@@ -4,7 +4,7 @@ import type { Logger } from "@homeroute/service-kit";
 import { AckPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
 
 // Keeps each tenant's DR standby in its DR region (DESIGN §8; CONTRACT.md: the first allowed
-// region other than the event's home). A durable consumer of its own per region stream delivers
+// region other than the event's home), and in its other allowed regions too (see standbyRegions). A durable consumer of its own per region stream delivers
 // events in batches to the DR cell's standby endpoint and acks only what that cell accepted, so
 // the standby is exactly as complete as the cell says. Tenants whose policy allows no other
 // region (ID_STRICT, EU_GDPR) have no standby: their events are acknowledged and not copied.
@@ -89,17 +89,23 @@ export class StandbyForwarder {
         continue;
       }
       const parsed = domainEvent.safeParse(JSON.parse(decoder.decode(m.data)));
-      const target = parsed.success ? await this.drTarget(parsed.data) : null;
-      if (!parsed.success || !target || !this.o.cellUrls[target]) {
+      const targets = parsed.success
+        ? (await this.standbyRegions(parsed.data)).filter((r) => this.o.cellUrls[r])
+        : [];
+      if (!parsed.success || targets.length === 0) {
         skip.push(m);
         continue;
       }
-      const group = byTarget.get(target) ?? { events: [], msgs: [] };
-      group.events.push(parsed.data);
-      group.msgs.push(m);
-      byTarget.set(target, group);
+      for (const target of targets) {
+        const group = byTarget.get(target) ?? { events: [], msgs: [] };
+        group.events.push(parsed.data);
+        group.msgs.push(m);
+        byTarget.set(target, group);
+      }
     }
     for (const m of skip) m.ack();
+    // A message is acknowledged only when every standby it goes to accepted it.
+    const failed = new Set<JsMsg>();
     for (const [target, g] of byTarget) {
       try {
         const res = await fetch(`${this.o.cellUrls[target]}/internal/v1/standby/events`, {
@@ -109,24 +115,29 @@ export class StandbyForwarder {
           signal: AbortSignal.timeout(10_000),
         });
         if (!res.ok) throw new Error(`standby cell ${target} answered ${res.status}`);
-        for (const m of g.msgs) m.ack();
         this.forwarded += g.events.length;
       } catch (e) {
-        // The DR cell is down: redeliver later, in order.
-        for (const m of g.msgs) m.nak(1000);
+        for (const m of g.msgs) failed.add(m);
         this.o.log.error("standby: delivery failed", { region, target, error: (e as Error).message });
       }
     }
+    const sent = new Set([...byTarget.values()].flatMap((g) => g.msgs));
+    // Redelivered later, to every target again: applying is idempotent by version.
+    for (const m of sent) failed.has(m) ? m.nak(1000) : m.ack();
   }
 
-  private async drTarget(e: DomainEvent): Promise<string | null> {
+  /**
+   * Every allowed region other than the event's home keeps a standby: the DR target of the contract
+   * (the first of them) and the others, so that after a promotion the former home is itself a
+   * caught-up standby to fail back to. Never a region outside the policy.
+   */
+  private async standbyRegions(e: DomainEvent): Promise<string[]> {
     let tenant = this.snapshot?.tenants[e.tenantId];
     if (!tenant) {
       await this.refresh();
       tenant = this.snapshot?.tenants[e.tenantId];
     }
-    if (!tenant) return null;
-    return tenant.allowedRegions.find((r) => r !== e.homeRegion) ?? null;
+    return tenant ? tenant.allowedRegions.filter((r) => r !== e.homeRegion) : [];
   }
 
   async refresh(): Promise<void> {

@@ -1,4 +1,4 @@
-import { allowsPlacement, DomainError, drTargetOf, type PlaceTenantBody } from "@homeroute/contracts";
+import { allowsPlacement, DomainError, type PlaceTenantBody } from "@homeroute/contracts";
 import { uuidv7 } from "@homeroute/ids";
 import { appendCatalogAudit } from "../audit.js";
 import { runCatalogCommand } from "../command.js";
@@ -77,9 +77,9 @@ export async function placeTenant(deps: CatalogDeps, body: PlaceTenantBody, acto
         epoch: 1,
         status: "WRITABLE",
       });
-      // The DR standby lives in the tenant's DR region's cell: it learns the tenant and whose it is.
-      const dr = drTargetOf(policy, home);
-      if (dr) {
+      // Standbys live in the cells of the tenant's other allowed regions (the first is its DR target):
+      // each learns the tenant and whose it is, and refuses its writes until a promotion.
+      for (const dr of policy.allowedRegions.filter((r) => r !== home)) {
         await queueCellCall(tx, dr, "PUT", `/internal/v1/tenants/${tenantId}`, {
           name: body.name,
           homeRegion: home,

@@ -21,6 +21,7 @@ import { listConflicts, resolveConflict } from "../conflicts/conflicts.js";
 import type { CatalogDeps } from "../deps.js";
 import { type Actor, placeTenant } from "../placement/place-tenant.js";
 import { getTenant, listTenants } from "../placement/tenants.js";
+import { drillRecordBody, drReadiness, recordDrill } from "../promotion/drills.js";
 import { promoteTenant } from "../promotion/promote.js";
 import { listRegions, setRegionMode } from "../regions/regions.js";
 
@@ -93,7 +94,15 @@ export function opsRoutes(deps: CatalogDeps): Hono<ServiceHono> {
 
   app.get("/v1/ops/tenants/:tenantId", async (c) => {
     const tenantId = parseWith(z.uuid(), c.req.param("tenantId"), "path");
-    return c.json(await getTenant(deps.sql, tenantId));
+    return c.json({
+      ...(await getTenant(deps.sql, tenantId)),
+      drReadiness: await drReadiness(deps, tenantId),
+    });
+  });
+
+  app.post("/v1/ops/dr-drills", async (c) => {
+    const body = parseWith(drillRecordBody, await jsonBody(c), "body");
+    return c.json(await recordDrill(deps, body, actor(c)), 201);
   });
 
   return app;

@@ -78,3 +78,17 @@ export const catalogCommandLog = pgTable("catalog_command_log", {
   response: jsonb().notNull(),
   createdAt: createdAt(),
 });
+
+/** DR drills (DESIGN §14 "DR readiness: last drill"): measured RTO and RPO per tenant. */
+export const drDrill = pgTable("dr_drill", {
+  drillId: uuid().primaryKey(),
+  tenantId: uuid().notNull(),
+  fromRegion: text().notNull(),
+  toRegion: text().notNull(),
+  fencedBy: text().notNull(),
+  rtoMs: integer().notNull(),
+  rpoSeconds: integer(),
+  failedBack: text().notNull(),
+  result: jsonb().notNull(),
+  ranAt: createdAt(),
+});
