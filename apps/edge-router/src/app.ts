@@ -6,6 +6,7 @@ import type { EdgeHono } from "./hono.js";
 import { problemResponse } from "./problem.js";
 import { caseRoutes } from "./routes/cases.js";
 import { controlPlaneRoutes } from "./routes/control-plane.js";
+import { intakeRoutes } from "./routes/intake.js";
 import { internalRoutes } from "./routes/internal.js";
 import { publicRoutes } from "./routes/public.js";
 import { referenceRoutes } from "./routes/reference.js";
@@ -67,6 +68,7 @@ export function createEdgeApp(): Hono<EdgeHono> {
   app.route("/", internalRoutes());
   app.route("/", referenceRoutes());
   app.route("/", publicRoutes());
+  app.route("/", intakeRoutes());
   app.route("/", controlPlaneRoutes());
   app.route("/", caseRoutes());
   return app;

@@ -6,6 +6,7 @@ export interface EdgeBindings {
   ROUTING: KVNamespace;
   PROJECTIONS: KVNamespace;
   REFERENCE: KVNamespace;
+  INTAKE: DurableObjectNamespace;
   CATALOG_URL: string;
   CELL_URLS: string;
   AUTH_JWT_SECRET: string;

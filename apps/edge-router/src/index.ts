@@ -1,5 +1,7 @@
 import { createEdgeApp } from "./app.js";
 
+export { IntakeQueue } from "./intake/intake-queue.js";
+
 const app = createEdgeApp();
 
 export default app;

@@ -56,7 +56,10 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
       modulesRoot: dirname(o.scriptPath),
       compatibilityDate: "2026-11-01",
       kvNamespaces: ["ROUTING", "PROJECTIONS", "REFERENCE"],
-      ...(o.persistDir ? { kvPersist: join(o.persistDir, "kv") } : {}),
+      durableObjects: { INTAKE: "IntakeQueue" },
+      ...(o.persistDir
+        ? { kvPersist: join(o.persistDir, "kv"), durableObjectsPersist: join(o.persistDir, "do") }
+        : {}),
       bindings: {
         CATALOG_URL: o.catalogUrl,
         CELL_URLS: JSON.stringify(o.cellUrls),

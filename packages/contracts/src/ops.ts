@@ -18,6 +18,8 @@ export const placeTenantBody = z.strictObject({
   homeRegion: regionCode,
   residencyPolicy: residencyPolicyCode,
   adminUserIds: z.array(uuid).max(50).optional(),
+  /** Accept new complaints at the edge (202 + receipt) while the home is unreachable. */
+  queuedIntake: z.boolean().optional(),
 });
 export type PlaceTenantBody = z.infer<typeof placeTenantBody>;
 
@@ -63,6 +65,7 @@ export const routingSnapshot = z.object({
       status: tenantStatus,
       policy: residencyPolicyCode,
       allowedRegions: z.array(regionCode),
+      queuedIntake: z.boolean().optional(),
     }),
   ),
   entities: z.record(z.string(), z.object({ homeRegion: regionCode, epoch })),

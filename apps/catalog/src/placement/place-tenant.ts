@@ -44,6 +44,19 @@ export async function placeTenant(deps: CatalogDeps, body: PlaceTenantBody, acto
       { policy: policy.policyCode, targetRegion: body.homeRegion },
     );
   }
+  // Queued intake holds complaints at the edge, whose storage is not tied to one jurisdiction:
+  // only for tenants whose policy lets their data be in every region.
+  if (body.queuedIntake && !deps.topology.regions.every((r) => policy.allowedRegions.includes(r.code))) {
+    deps.metrics.countResidencyViolation(policy.policyCode, "edge");
+    throw new DomainError(
+      "RESIDENCY_VIOLATION",
+      `policy ${policy.policyCode} does not allow holding intake at the edge`,
+      {
+        policy: policy.policyCode,
+        targetRegion: "edge",
+      },
+    );
+  }
   const tenantId = body.tenantId ?? uuidv7();
   const result = await runCatalogCommand(
     deps,
@@ -60,8 +73,8 @@ export async function placeTenant(deps: CatalogDeps, body: PlaceTenantBody, acto
         );
       }
       await tx`
-        INSERT INTO tenant_region_assignment (tenant_id, name, home_region, residency_policy, status)
-        VALUES (${tenantId}, ${body.name}, ${body.homeRegion}, ${policy.policyCode}, 'ACTIVE')`;
+        INSERT INTO tenant_region_assignment (tenant_id, name, home_region, residency_policy, status, queued_intake)
+        VALUES (${tenantId}, ${body.name}, ${body.homeRegion}, ${policy.policyCode}, 'ACTIVE', ${body.queuedIntake === true})`;
       await tx`
         INSERT INTO region_write_epoch (logical_scope, active_region, epoch, status)
         VALUES (${`tenant:${tenantId}`}, ${body.homeRegion}, 1, 'WRITABLE')`;

@@ -15,7 +15,7 @@ export async function publishSnapshot(tx: TransactionSql): Promise<number> {
       'regions', (SELECT coalesce(jsonb_object_agg(code, jsonb_build_object('mode', mode)), '{}') FROM region),
       'tenants', (SELECT coalesce(jsonb_object_agg(a.tenant_id, jsonb_build_object(
           'homeRegion', f.active_region, 'epoch', f.epoch, 'status', a.status, 'policy', a.residency_policy,
-          'allowedRegions', to_jsonb(p.allowed_regions))), '{}')
+          'allowedRegions', to_jsonb(p.allowed_regions), 'queuedIntake', a.queued_intake)), '{}')
         FROM tenant_region_assignment a
         JOIN region_write_epoch f ON f.logical_scope = 'tenant:' || a.tenant_id
         JOIN residency_policy p ON p.policy_code = a.residency_policy),

@@ -25,6 +25,7 @@ import { cachedRoles } from "../projections/authz-cache.js";
 import { type CaseEntry, freshness, keys } from "../projections/store.js";
 import { resolveHome } from "../routing/resolve.js";
 import { getRouting, type RoutingView } from "../routing/snapshot-cache.js";
+import { enqueueIntake } from "./intake.js";
 
 const MiB = 1024 * 1024;
 const EVIDENCE_MAX_BYTES = 25 * MiB;
@@ -86,7 +87,28 @@ async function route(
     correlationId: c.get("correlationId"),
     edgeRegion: c.get("edgeRegion"),
   };
-  let res = await forwardToCell(cfg, target, out);
+  let res: Response;
+  try {
+    res = await forwardToCell(cfg, target, out);
+  } catch (e) {
+    // Queued intake: a new complaint for an unreachable home, where the tenant allows it.
+    const tenant = routing.snapshot.tenants[tenantId];
+    const isIntake = c.req.method === "POST" && /\/cases$/.test(url.pathname);
+    if (isIntake && tenant?.queuedIntake && e instanceof DomainError && e.code === "REGION_UNAVAILABLE") {
+      const receiptId = crypto.randomUUID();
+      const held = await enqueueIntake(c.env, {
+        receiptId,
+        tenantId,
+        idempotencyKey: c.req.header("idempotency-key")!,
+        authorization: c.req.header("authorization")!,
+        correlationId: out.correlationId,
+        body: new TextDecoder().decode(body ?? new ArrayBuffer(0)),
+        receivedAt: new Date().toISOString(),
+      });
+      return c.json({ receiptId: held.receiptId, status: "QUEUED" }, 202);
+    }
+    throw e;
+  }
   let retried = false;
   if (await isOwnershipMiss(res)) {
     const refreshed = await getRouting(c.env, cfg, { force: true, waitUntil });

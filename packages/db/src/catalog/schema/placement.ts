@@ -43,6 +43,8 @@ export const tenantRegionAssignment = pgTable(
     homeRegion: text().notNull(),
     residencyPolicy: text().notNull(),
     status: text().notNull(),
+    /** The tenant's configuration allows queued intake at the edge while its home is unreachable. */
+    queuedIntake: boolean().notNull().default(false),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

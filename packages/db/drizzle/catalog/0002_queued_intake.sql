@@ -1,0 +1,1 @@
+ALTER TABLE "tenant_region_assignment" ADD COLUMN "queued_intake" boolean DEFAULT false NOT NULL;
