@@ -130,6 +130,62 @@ describe("public status at the edge", () => {
   });
 });
 
+describe("an ID_STRICT home down", () => {
+  it("promotion refused (451), writes fail fast, the public status is still served with its asOf, marked stale", async () => {
+    const t = await placeTenant(p, "ap-id", "ID_STRICT", ["reporter"]);
+    const c = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+      token: t.tokens.reporter,
+    });
+    await until(
+      "projection",
+      async () => (await publicStatus(t.tenantId, c.body.caseNumber, c.body.accessCode)).status === 200,
+    );
+    // The relay goes with its region; the projector keeps running elsewhere.
+    await ev.relays["ap-id"]!.close();
+    await p.stopCell("ap-id");
+    try {
+      const write = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+        token: t.tokens.reporter,
+      });
+      expect(write.status).toBe(503);
+      expect(write.body.code).toBe("REGION_UNAVAILABLE");
+      const promo = await edgeCall(
+        p,
+        "POST",
+        `/v1/ops/tenants/${t.tenantId}/promotions`,
+        {
+          targetRegion: "ap-sg",
+          reason: "home down",
+          approvedBy: "duty officer",
+          confirmedSourceDown: true,
+        },
+        { token: p.opsToken },
+      );
+      expect(promo.status).toBe(451);
+      const stale = await until("stale public status", async () => {
+        const r = await publicStatus(t.tenantId, c.body.caseNumber, c.body.accessCode);
+        return r.status === 200 && r.body.dataFreshness.stale ? r : null;
+      });
+      expect(stale.body.dataFreshness.asOf).toBeTruthy();
+      expect(stale.body.publicStatus).toBe("RECEIVED");
+    } finally {
+      await p.restartCell("ap-id");
+      const { relayEnvSchema, startRelay } = await import("@homeroute/relay");
+      ev.relays["ap-id"] = await startRelay(
+        relayEnvSchema.parse({
+          REGION: "ap-id",
+          DATABASE_URL: p.cells["ap-id"]!.deps.env.DATABASE_URL,
+          NATS_URL: ev.nats.url,
+          SUBJECT_ROOT: ev.root,
+          POLL_MS: "200",
+          HEARTBEAT_MS: "500",
+          LOG_LEVEL: "silent",
+        }),
+      );
+    }
+  }, 60_000);
+});
+
 describe("nothing is lost", () => {
   it("NATS stopped while 200 commands commit: after it returns, the projection equals home for all 200", async () => {
     const t = await placeTenant(p, "ap-sg", "GLOBAL_STANDARD", ["reporter", "investigator"]);
