@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { referenceDataFile, type Topology, topologySchema } from "@homeroute/contracts";
-import { createLogger, type Logger } from "@homeroute/service-kit";
-import postgres, { type Sql } from "postgres";
+import { createLogger, createSql, type Logger } from "@homeroute/service-kit";
+import type { Sql } from "postgres";
 import type { z } from "zod";
 import type { CatalogEnv } from "./env.js";
 import { type CatalogMetrics, createMetrics } from "./metrics.js";
@@ -20,15 +20,8 @@ export interface CatalogDeps {
 }
 
 export function createCatalogDeps(env: CatalogEnv): CatalogDeps {
-  const sql = postgres(env.DATABASE_URL, {
-    max: 8,
-    onnotice: () => {},
-    // Fail fast when the database is cut off; the caller gets 503, never a 30 s hang.
-    connect_timeout: 5,
-    types: {
-      bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
-    },
-  });
+  const sql = createSql(env.DATABASE_URL, { max: 8 });
+
   return {
     env,
     region: env.REGION,

@@ -1,4 +1,5 @@
 import { runMigrations } from "@homeroute/db";
+import { listen } from "@homeroute/service-kit";
 import { type ServerType, serve } from "@hono/node-server";
 import { createCatalogApp } from "./app.js";
 import { type CatalogDeps, createCatalogDeps } from "./deps.js";
@@ -29,22 +30,15 @@ export async function startCatalog(env: CatalogEnv): Promise<RunningCatalog> {
   const health = startHealthLoop(deps);
   deps.kickSync();
   const app = createCatalogApp(deps);
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, () => resolve(s));
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : env.PORT;
+  const http = await listen(app.fetch, env.PORT, env.HOST);
   return {
     deps,
-    port,
-    url: `http://${env.HOST}:${port}`,
+    port: http.port,
+    url: http.url,
     async close() {
       health.stop();
       await sync.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      });
+      await http.close();
       await deps.sql.end({ timeout: 5 });
     },
   };

@@ -1,5 +1,5 @@
-import { createLogger, type Logger } from "@homeroute/service-kit";
-import postgres, { type Sql } from "postgres";
+import { createLogger, createSql, type Logger } from "@homeroute/service-kit";
+import type { Sql } from "postgres";
 import { type CellEnv, displayPrefixFor } from "./env.js";
 import { createObjectStore, type ObjectStore } from "./evidence/object-store.js";
 
@@ -15,17 +15,8 @@ export interface CellDeps {
 }
 
 export function createCellDeps(env: CellEnv): CellDeps {
-  const sql = postgres(env.DATABASE_URL, {
-    max: env.DB_POOL_MAX,
-    onnotice: () => {},
-    // Fail fast when the database is cut off; the caller gets 503, never a 30 s hang.
-    connect_timeout: 5,
-    // Why: int8 columns (versions, epochs, sizes) come back as JS numbers; they never approach 2^53.
-    types: {
-      bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
-    },
-    transform: { undefined: null },
-  });
+  const sql = createSql(env.DATABASE_URL, { max: env.DB_POOL_MAX, transform: { undefined: null } });
+
   return {
     env,
     region: env.REGION,

@@ -1,5 +1,5 @@
 import { runMigrations } from "@homeroute/db";
-import { type ServerType, serve } from "@hono/node-server";
+import { listen } from "@homeroute/service-kit";
 import { createApp } from "./app.js";
 import { type CellDeps, createCellDeps } from "./deps.js";
 import type { CellEnv } from "./env.js";
@@ -22,21 +22,14 @@ export async function startCell(env: CellEnv): Promise<RunningCell> {
     lease = startLeaseLoop(deps, env.CATALOG_URL);
   }
   const app = createApp(deps);
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, port: env.PORT, hostname: env.HOST }, () => resolve(s));
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : env.PORT;
+  const http = await listen(app.fetch, env.PORT, env.HOST);
   return {
     deps,
-    port,
-    url: `http://${env.HOST}:${port}`,
+    port: http.port,
+    url: http.url,
     async close() {
       lease?.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      });
+      await http.close();
       await deps.sql.end({ timeout: 5 });
     },
   };

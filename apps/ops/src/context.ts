@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { uuidv7 } from "@homeroute/ids";
-import { SignJWT } from "jose";
+import { signDevToken } from "@homeroute/service-kit";
 
 // Where globalctl finds the planet: flags, then environment, then the simulation's state dir
 // (topology.json and the secrets the simulation made for itself).
@@ -58,18 +58,7 @@ export async function signToken(
   ttlSeconds: number,
 ) {
   if (!ctx.secret) throw new CliError("CONFIG", "no signing key: set AUTH_JWT_SECRET or run the simulation");
-  const now = Math.floor(Date.now() / 1000);
-  const extra: Record<string, unknown> = {};
-  if (claims.tid) extra.tid = claims.tid;
-  if (claims.ops) extra.ops = true;
-  return new SignJWT(extra)
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setSubject(claims.sub)
-    .setIssuer("homeroute-dev")
-    .setAudience("homeroute")
-    .setIssuedAt(now)
-    .setExpirationTime(now + ttlSeconds)
-    .sign(new TextEncoder().encode(ctx.secret));
+  return signDevToken(ctx.secret, claims, ttlSeconds);
 }
 
 /** Calls the platform as an operator; a problem+json answer becomes a CliError with its code. */

@@ -1,10 +1,11 @@
 import { domainEvent, routingSnapshot } from "@homeroute/contracts";
 import { runMigrations } from "@homeroute/db";
 import { connectNats, ensureProjectorConsumer, ensureStream, projectorDurable } from "@homeroute/events";
-import { createLogger, type Logger } from "@homeroute/service-kit";
+import { createLogger, createSql, type Logger } from "@homeroute/service-kit";
 import { type ConsumerMessages, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import postgres, { type Sql } from "postgres";
+import type postgres from "postgres";
+import type { Sql } from "postgres";
 import { applyEvent, type Change } from "./apply.js";
 import { buildBatch, pushToEdge } from "./edge-push.js";
 import type { ProjectorEnv } from "./env.js";
@@ -44,14 +45,7 @@ export class Projector {
   private standby: StandbyForwarder | null = null;
 
   constructor(private readonly env: ProjectorEnv) {
-    this.sql = postgres(env.DATABASE_URL, {
-      max: 4,
-      onnotice: () => {},
-      connect_timeout: 5,
-      types: {
-        bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
-      },
-    });
+    this.sql = createSql(env.DATABASE_URL, { max: 4 });
     this.log = createLogger(env.LOG_LEVEL);
   }
 

@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { serveStatus } from "@homeroute/service-kit";
 import type { ProjectorEnv } from "./env.js";
 import { Projector } from "./projector.js";
 
@@ -8,36 +8,16 @@ export interface RunningProjector {
   close(): Promise<void>;
 }
 
-/** The projector plus GET /status (per-region watermarks and lag) and /healthz. */
+/** The projector plus GET /status (per-region watermarks and lag, standby backlog) and /healthz. */
 export async function startProjector(env: ProjectorEnv): Promise<RunningProjector> {
   const projector = new Projector(env);
   await projector.start();
-  const server: Server = createServer((req, res) => {
-    if (req.url === "/healthz") {
-      res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
-      return;
-    }
-    if (req.url === "/status") {
-      projector
-        .status()
-        .then((s) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(s)))
-        .catch(() =>
-          res.writeHead(503, { "content-type": "application/json" }).end('{"code":"REGION_UNAVAILABLE"}'),
-        );
-      return;
-    }
-    res
-      .writeHead(404, { "content-type": "application/problem+json" })
-      .end('{"code":"NOT_FOUND","status":404}');
-  });
-  await new Promise<void>((r) => server.listen(env.PORT, env.HOST, () => r()));
-  const addr = server.address();
-  const port = typeof addr === "object" && addr ? addr.port : env.PORT;
+  const http = await serveStatus(() => projector.status(), env.PORT, env.HOST);
   return {
     projector,
-    url: `http://${env.HOST}:${port}`,
+    url: http.url,
     async close() {
-      await new Promise<void>((r) => server.close(() => r()));
+      await http.close();
       await projector.stop();
     },
   };

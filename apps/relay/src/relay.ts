@@ -1,9 +1,10 @@
 import { domainEvent } from "@homeroute/contracts";
 import { connectNats, ensureStream, eventSubjectFor, heartbeatSubject } from "@homeroute/events";
-import { createLogger, type Logger } from "@homeroute/service-kit";
+import { createLogger, createSql, type Logger } from "@homeroute/service-kit";
 import { type JetStreamClient, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import postgres, { type Sql } from "postgres";
+import type postgres from "postgres";
+import type { Sql } from "postgres";
 import type { RelayEnv } from "./env.js";
 
 // The outbox relay (DESIGN §11): committed outbox rows → JetStream, Nats-Msg-Id = eventId.
@@ -47,14 +48,7 @@ export class Relay {
   private loopDone: Promise<void> = Promise.resolve();
 
   constructor(private readonly env: RelayEnv) {
-    this.sql = postgres(env.DATABASE_URL, {
-      max: 3,
-      onnotice: () => {},
-      connect_timeout: 5,
-      types: {
-        bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
-      },
-    });
+    this.sql = createSql(env.DATABASE_URL, { max: 3 });
     this.log = createLogger(env.LOG_LEVEL);
   }
 

@@ -2,8 +2,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Topology, topologySchema } from "@homeroute/contracts";
 import { uuidv7 } from "@homeroute/ids";
+import { signDevToken } from "@homeroute/service-kit";
 import { type ServerType, serve } from "@hono/node-server";
-import { SignJWT } from "jose";
 import { ports, type SimConfig } from "./config.js";
 import { simController } from "./controller.js";
 import { dashboardHtml } from "./dashboard.js";
@@ -35,23 +35,12 @@ export interface Simulation {
 
 const url = (port: number) => `http://127.0.0.1:${port}`;
 
-export async function makeToken(
+export function makeToken(
   secret: string,
   claims: { sub: string; tid?: string; ops?: boolean },
   ttl = 8 * 3600,
 ) {
-  const now = Math.floor(Date.now() / 1000);
-  const extra: Record<string, unknown> = {};
-  if (claims.tid) extra.tid = claims.tid;
-  if (claims.ops) extra.ops = true;
-  return new SignJWT(extra)
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setSubject(claims.sub)
-    .setIssuer("homeroute-dev")
-    .setAudience("homeroute")
-    .setIssuedAt(now)
-    .setExpirationTime(now + ttl)
-    .sign(new TextEncoder().encode(secret));
+  return signDevToken(secret, claims, ttl);
 }
 
 /**

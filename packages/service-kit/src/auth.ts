@@ -5,7 +5,7 @@ import {
   JWT_AUDIENCE,
   jwtClaims,
 } from "@homeroute/contracts";
-import { jwtVerify } from "jose";
+import { jwtVerify, SignJWT } from "jose";
 
 export interface Principal {
   userId: string;
@@ -69,4 +69,28 @@ async function verifyBearer(
 /** A token for tenant A never reaches tenant B; the same answer whether B exists or not. */
 export function requireTenant(principal: Principal, tenantId: string): void {
   if (principal.tenantId !== tenantId) throw new DomainError("FORBIDDEN", "the token is not for this tenant");
+}
+
+/**
+ * A development/test token as CONTRACT.md describes: HS256, iss `homeroute-dev`, aud `homeroute`.
+ * Production verifies an identity provider's keys instead; nothing in a service signs tokens.
+ */
+export async function signDevToken(
+  secret: string,
+  claims: { sub: string; tid?: string | undefined; ops?: boolean | undefined },
+  ttlSeconds = 3600,
+  overrides: { iss?: string; aud?: string; alg?: string } = {},
+): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  const extra: Record<string, unknown> = {};
+  if (claims.tid) extra.tid = claims.tid;
+  if (claims.ops) extra.ops = true;
+  return new SignJWT(extra)
+    .setProtectedHeader({ alg: overrides.alg ?? "HS256", typ: "JWT" })
+    .setSubject(claims.sub)
+    .setIssuer(overrides.iss ?? DEV_JWT_ISSUER)
+    .setAudience(overrides.aud ?? JWT_AUDIENCE)
+    .setIssuedAt(now)
+    .setExpirationTime(now + ttlSeconds)
+    .sign(new TextEncoder().encode(secret));
 }

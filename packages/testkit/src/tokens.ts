@@ -1,4 +1,4 @@
-import { SignJWT } from "jose";
+import { signDevToken } from "@homeroute/service-kit";
 
 export const TEST_JWT_SECRET = "test-secret-at-least-32-bytes-long-0123456789";
 
@@ -14,19 +14,17 @@ export interface TokenOptions {
 }
 
 /** A dev/test token as CONTRACT.md describes (HS256, iss homeroute-dev, aud homeroute). */
-export async function makeToken(o: TokenOptions): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  const claims: Record<string, unknown> = {};
-  if (o.tid) claims.tid = o.tid;
-  if (o.ops) claims.ops = true;
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: o.alg ?? "HS256", typ: "JWT" })
-    .setSubject(o.sub)
-    .setIssuer(o.iss ?? "homeroute-dev")
-    .setAudience(o.aud ?? "homeroute")
-    .setIssuedAt(now)
-    .setExpirationTime(now + (o.expiresInSeconds ?? 3600))
-    .sign(new TextEncoder().encode(o.secret ?? TEST_JWT_SECRET));
+export function makeToken(o: TokenOptions): Promise<string> {
+  return signDevToken(
+    o.secret ?? TEST_JWT_SECRET,
+    { sub: o.sub, tid: o.tid, ops: o.ops },
+    o.expiresInSeconds ?? 3600,
+    {
+      ...(o.iss ? { iss: o.iss } : {}),
+      ...(o.aud ? { aud: o.aud } : {}),
+      ...(o.alg ? { alg: o.alg } : {}),
+    },
+  );
 }
 
 /** An unsigned `alg: none` token, for the security tests. */
