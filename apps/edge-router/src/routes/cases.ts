@@ -73,8 +73,8 @@ async function route(
   let routing: RoutingView = await getRouting(c.env, cfg, { waitUntil });
   let target = resolveHome(routing.snapshot, tenantId, caseId);
   if (!target) {
-    // A tenant placed a moment ago may not be in this copy yet.
-    routing = await getRouting(c.env, cfg, { force: true, waitUntil });
+    // A tenant placed a moment ago may not be in this copy yet (rate-limited: ids can be made up).
+    routing = await getRouting(c.env, cfg, { force: true, rateLimited: true, waitUntil });
     target = resolveHome(routing.snapshot, tenantId, caseId);
     if (!target) throw new DomainError("NOT_FOUND", "unknown tenant");
   }

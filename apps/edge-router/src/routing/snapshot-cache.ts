@@ -21,6 +21,12 @@ const KV_KEY = "routing-snapshot";
 let held: Held | null = null;
 /** After a failed catalog call, don't try again before this time: a dead catalog must not cost each request a timeout. */
 let catalogQuietUntil = 0;
+/** One catalog fetch at a time per isolate: concurrent misses share it (single flight). */
+let inflight: Promise<Held | null> | null = null;
+/** Refreshes forced by an unknown tenant id at most this often: made-up ids must not let a client
+ * turn every request into a full snapshot download. (Ownership misses are never rate-limited.) */
+const FORCE_MIN_INTERVAL_MS = 1000;
+let lastForcedAt = 0;
 
 function newer(a: Held | null, b: Held | null): Held | null {
   if (!a) return b;
@@ -68,7 +74,7 @@ function view(h: Held, cfg: EdgeConfig): RoutingView {
 export async function getRouting(
   env: EdgeBindings,
   cfg: EdgeConfig,
-  opts: { force?: boolean; waitUntil?: (p: Promise<unknown>) => void } = {},
+  opts: { force?: boolean; rateLimited?: boolean; waitUntil?: (p: Promise<unknown>) => void } = {},
 ): Promise<RoutingView> {
   const ttlMs = cfg.SNAPSHOT_TTL_SECONDS * 1000;
   if (!opts.force && held && Date.now() - held.confirmedAt < ttlMs) return view(held, cfg);
@@ -76,8 +82,17 @@ export async function getRouting(
     held = newer(held, await fromKv(env));
     if (held && Date.now() - held.confirmedAt < ttlMs) return view(held, cfg);
   }
-  if (opts.force) catalogQuietUntil = 0;
-  const live = await fromCatalog(cfg);
+  if (opts.force) {
+    if (opts.rateLimited) {
+      if (held && Date.now() - lastForcedAt < FORCE_MIN_INTERVAL_MS) return view(held, cfg);
+      lastForcedAt = Date.now();
+    }
+    catalogQuietUntil = 0;
+  }
+  inflight ??= fromCatalog(cfg).finally(() => {
+    inflight = null;
+  });
+  const live = await inflight;
   if (live) {
     held = newer(held, live);
     const put = env.ROUTING.put(KV_KEY, JSON.stringify(held));
@@ -96,7 +111,8 @@ export async function getRouting(
 /** The catalog pushes each new version; older or equal versions are ignored. */
 export async function acceptPushedSnapshot(env: EdgeBindings, snapshot: RoutingSnapshot): Promise<boolean> {
   const incoming: Held = { snapshot, confirmedAt: Date.now() };
-  const current = newer(held, await fromKv(env));
+  // The isolate's copy answers "is this newer?" without re-reading and re-parsing KV.
+  const current = held ?? (await fromKv(env));
   if (current && current.snapshot.version > snapshot.version) return false;
   held = incoming;
   await env.ROUTING.put(KV_KEY, JSON.stringify(incoming));
@@ -107,4 +123,5 @@ export async function acceptPushedSnapshot(env: EdgeBindings, snapshot: RoutingS
 export function resetRoutingCache(): void {
   held = null;
   catalogQuietUntil = 0;
+  lastForcedAt = 0;
 }
