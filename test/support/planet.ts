@@ -56,7 +56,7 @@ export async function startPlanet(
       INTERNAL_TOKEN,
       AUTH_JWT_SECRET: TEST_JWT_SECRET,
       OBJECT_STORE_DIR: objects,
-      LOG_LEVEL: "silent",
+      LOG_LEVEL: process.env.CELL_LOG_LEVEL ?? "silent",
       CATALOG_URL: `http://127.0.0.1:${catalogPort}`,
     });
     cells[region] = await startCell(cellEnvs[region]!);

@@ -94,6 +94,8 @@ export async function executeCommand(
     } catch (e) {
       // A concurrent request with the same key committed first: the next read replays it.
       if (isUniqueViolation(e, "command_log_tenant_id_command_id_pk")) continue;
+      // Deadlock victim or serialization failure: nothing was written; decide again from a fresh read.
+      if (isRetryable(e)) continue;
       throw e;
     }
     if (patch === null) continue;
@@ -122,6 +124,11 @@ function tokenFromStored(response: Record<string, unknown>, region: string): str
   if (!id || typeof version !== "number" || typeof epoch !== "number") return null;
   const aggregateType = response.taskId ? "task" : "case";
   return encodeConsistencyToken({ aggregateType, aggregateId: id, version, region, epoch });
+}
+
+function isRetryable(e: unknown): boolean {
+  const code = (e as { code?: string })?.code;
+  return code === "40P01" || code === "40001";
 }
 
 function isUniqueViolation(e: unknown, constraint: string): boolean {

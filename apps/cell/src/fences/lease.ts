@@ -34,18 +34,27 @@ export async function renewOnce(
   if (!res.ok) throw new Error(`catalog answered ${res.status}`);
   const grant = grantSchema.parse(await res.json());
   const leaseExpiresAt = new Date(grant.leaseExpiresAt);
-  await deps.sql.begin(async (tx) => {
-    // Pending fences first (sorted: one lock order for everyone), then the lease.
-    for (const f of [...grant.fences].sort((a, b) => a.scope.localeCompare(b.scope))) {
-      const lease = f.scope === regionScope(deps.region) ? leaseExpiresAt : null;
-      await tx`
-        INSERT INTO region_write_epoch (logical_scope, active_region, epoch, status, lease_expires_at)
-        VALUES (${f.scope}, ${f.activeRegion}, ${f.epoch}, ${f.status}, ${lease})
-        ON CONFLICT (logical_scope) DO UPDATE SET active_region = EXCLUDED.active_region, epoch = EXCLUDED.epoch,
-          status = EXCLUDED.status, lease_expires_at = EXCLUDED.lease_expires_at, updated_at = now()
-        WHERE region_write_epoch.epoch <= EXCLUDED.epoch`;
-    }
-  });
+  // Pending fences first, then the lease. Each change is its own one-row transaction: a renewal
+  // never holds two fence locks at once, so it cannot deadlock with commands that hold them shared,
+  // and unchanged fences are not rewritten (no needless exclusive locks every renewal).
+  const current = new Map(
+    (
+      await deps.sql<{ logical_scope: string; active_region: string; epoch: number; status: string }[]>`
+        SELECT logical_scope, active_region, epoch, status FROM region_write_epoch`
+    ).map((r) => [r.logical_scope, r]),
+  );
+  const own = regionScope(deps.region);
+  for (const f of grant.fences) {
+    const c = current.get(f.scope);
+    if (c && c.active_region === f.activeRegion && c.epoch === f.epoch && c.status === f.status) continue;
+    await deps.sql`
+      INSERT INTO region_write_epoch (logical_scope, active_region, epoch, status, lease_expires_at)
+      VALUES (${f.scope}, ${f.activeRegion}, ${f.epoch}, ${f.status}, ${f.scope === own ? new Date(0) : null})
+      ON CONFLICT (logical_scope) DO UPDATE SET active_region = EXCLUDED.active_region, epoch = EXCLUDED.epoch,
+        status = EXCLUDED.status, updated_at = now()
+      WHERE region_write_epoch.epoch <= EXCLUDED.epoch`;
+  }
+  await deps.sql`UPDATE region_write_epoch SET lease_expires_at = ${leaseExpiresAt} WHERE logical_scope = ${own}`;
   return { leaseExpiresAt, ttlSeconds: grant.ttlSeconds };
 }
 
