@@ -1,10 +1,10 @@
 import { release } from "node:os";
+import { latestSnapshot, publishSnapshot } from "@homeroute/catalog";
 import { routingSnapshot } from "@homeroute/contracts";
 import { uuidv7 } from "@homeroute/ids";
 import { startEdge } from "@homeroute/sim";
 import { makeToken, TEST_JWT_SECRET } from "@homeroute/testkit";
 import type postgres from "postgres";
-import { latestSnapshot, publishSnapshot } from "../apps/catalog/src/snapshot/publish.js";
 import { resolveHome } from "../apps/edge-router/src/routing/resolve.js";
 import { type CaseState, nextStatus, REASON, rawSql, rawTransition } from "./raw-command.js";
 import {

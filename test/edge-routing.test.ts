@@ -137,8 +137,8 @@ describe("routing every command home", () => {
     await p.catalog.deps
       .sql`UPDATE region_write_epoch SET active_region = 'ap-sg' WHERE logical_scope = ${`tenant:${t.tenantId}`}`;
     await p.catalog.deps.sql.begin(async (tx) => {
-      const { publishSnapshotForTests } = await import("./support/catalog-internals.js");
-      await publishSnapshotForTests(tx);
+      const { publishSnapshot } = await import("@homeroute/catalog");
+      await publishSnapshot(tx);
     });
     p.catalog.deps.kickSync();
     await new Promise((r) => setTimeout(r, 200));
