@@ -2,6 +2,7 @@ import { uuidv7 } from "@homeroute/ids";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EventPipeline, startEventPipeline } from "./support/event-pipeline.js";
 import { edgeCall, type Planet, placeTenant, startPlanet } from "./support/planet.js";
+import { until } from "./support/until.js";
 
 // Outbox → relay → real JetStream → projector → the Worker's KV, read back through the Worker.
 
@@ -15,20 +16,6 @@ const newCase = {
 };
 let p: Planet;
 let ev: EventPipeline;
-
-async function until<T>(
-  what: string,
-  f: () => Promise<T | null | undefined | false>,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const publicStatus = (tenantId: string, caseNumber: string, code?: string) =>
   edgeCall(p, "GET", `/v1/public/tenants/${tenantId}/cases/${caseNumber}/status`, undefined, {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EventPipeline, startEventPipeline } from "./support/event-pipeline.js";
 import { checkSingleWriter, collectHistory } from "./support/history.js";
 import { edgeCall, type Planet, placeTenant, startPlanet } from "./support/planet.js";
+import { until } from "./support/until.js";
 
 // Promotion with fencing, the DR standby, and orphaned writes turned into conflict cases, on real
 // cells, a real catalog, the Worker in Miniflare, a real nats-server, relays and the projector.
@@ -11,20 +12,6 @@ const TTL = 2;
 const newCase = { category: "market_abuse", countryCode: "SG", summary: "Failover", channel: "web" };
 let p: Planet;
 let ev: EventPipeline;
-
-async function until<T>(
-  what: string,
-  f: () => Promise<T | null | undefined | false>,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const promote = (tenantId: string, targetRegion: string, extra: Record<string, unknown> = {}) =>
   edgeCall(

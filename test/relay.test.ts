@@ -11,6 +11,7 @@ import {
   startCellHarness,
   type TenantFixture,
 } from "../apps/cell/test/harness.js";
+import { until } from "./support/until.js";
 
 // The outbox relay against a real cell database and a real nats-server of this file's own.
 
@@ -48,15 +49,6 @@ async function streamEventIds(): Promise<string[]> {
   }
 }
 
-async function until(check: () => Promise<boolean>, what: string, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 const backlog = async () => {
   const [r] = await h.sql<
     { n: number }[]
@@ -84,7 +76,7 @@ describe("outbox relay", () => {
       });
       expect(r.status).toBe(201);
     }
-    await until(async () => (await backlog()) === 0, "drain");
+    await until("drain", async () => (await backlog()) === 0);
     const ids = await streamEventIds();
     const outbox = await h.sql`SELECT event_id FROM outbox_event`;
     expect(new Set(ids)).toEqual(new Set(outbox.map((r) => r.event_id)));
@@ -103,12 +95,12 @@ describe("outbox relay", () => {
     // Later-numbered rows commit and are published while the held row is invisible.
     for (let i = 0; i < 3; i++)
       await call(h, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, { token: t.users.reporter!.token });
-    await until(async () => (await backlog()) === 0, "later rows published");
+    await until("later rows published", async () => (await backlog()) === 0);
     const [later] = await h.sql`SELECT max(seq) AS seq FROM outbox_event WHERE published_at IS NOT NULL`;
     expect(Number(later!.seq)).toBeGreaterThan(Number(heldSeq!.seq));
     await tx`COMMIT`;
     tx.release();
-    await until(async () => (await backlog()) === 0, "held row published");
+    await until("held row published", async () => (await backlog()) === 0);
     expect(await streamEventIds()).toContain(heldId);
   });
 
@@ -124,7 +116,7 @@ describe("outbox relay", () => {
     expect(status).toMatchObject({ region: "ap-id", backlog: 50 });
     expect(status.oldestUnpublishedAgeSeconds).toBeGreaterThanOrEqual(0);
     await nats.start();
-    await until(async () => (await backlog()) === 0, "drain after NATS returns", 30_000);
+    await until("drain after NATS returns", async () => (await backlog()) === 0, 30_000);
     const ids = await streamEventIds();
     expect(ids.length).toBe(new Set(ids).size);
     const outbox = await h.sql`SELECT event_id FROM outbox_event`;
@@ -151,7 +143,7 @@ describe("outbox relay", () => {
     }
     await nc.close();
     relay = await startRelay(relayEnv());
-    await until(async () => (await backlog()) === 0, "re-send");
+    await until("re-send", async () => (await backlog()) === 0);
     const ids = await streamEventIds();
     expect(ids.length).toBe(new Set(ids).size);
     for (const r of pending) expect(ids.filter((id) => id === r.event_id)).toHaveLength(1);
@@ -165,7 +157,7 @@ describe("outbox relay", () => {
         jsm.streams
           .getMessage(streamName(root, "ap-id"), { last_by_subj: `${root}.heartbeat.ap-id` })
           .catch(() => null);
-      await until(async () => (await last()) != null, "a heartbeat");
+      await until("a heartbeat", async () => (await last()) != null);
       const hb = JSON.parse(new TextDecoder().decode((await last())!.data));
       expect(hb.region).toBe("ap-id");
       expect(Date.now() - Date.parse(hb.at)).toBeLessThan(60_000);
