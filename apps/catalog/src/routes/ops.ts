@@ -19,6 +19,7 @@ import { z } from "zod";
 import type { CatalogResult } from "../command.js";
 import { listConflicts, resolveConflict } from "../conflicts/conflicts.js";
 import type { CatalogDeps } from "../deps.js";
+import { getMigration, requestRollback, startMigration } from "../migration/migrate.js";
 import { type Actor, placeTenant } from "../placement/place-tenant.js";
 import { getTenant, listTenants } from "../placement/tenants.js";
 import { drillRecordBody, drReadiness, recordDrill } from "../promotion/drills.js";
@@ -83,6 +84,24 @@ export function opsRoutes(deps: CatalogDeps): Hono<ServiceHono> {
       VALUES (${a.commandId}, 'tenant.promote', ${hash}, 200, ${deps.sql.json(result as never)}) ON CONFLICT DO NOTHING`;
     return c.json(result);
   });
+
+  app.post("/v1/ops/tenants/:tenantId/migrations", async (c) => {
+    const tenantId = parseWith(z.uuid(), c.req.param("tenantId"), "path");
+    const body = parseWith(
+      z.strictObject({ targetRegion: regionCode, reason: storableText(1, 2000) }),
+      await jsonBody(c),
+      "body",
+    );
+    return c.json(await startMigration(deps, tenantId, body, actor(c)), 202);
+  });
+
+  app.get("/v1/ops/migrations/:migrationId", async (c) =>
+    c.json(await getMigration(deps, parseWith(z.uuid(), c.req.param("migrationId"), "path"))),
+  );
+
+  app.post("/v1/ops/migrations/:migrationId/rollback", async (c) =>
+    c.json(await requestRollback(deps, parseWith(z.uuid(), c.req.param("migrationId"), "path"))),
+  );
 
   app.get("/v1/ops/conflicts", async (c) => c.json(await listConflicts(deps)));
 

@@ -57,6 +57,47 @@ export function standbyRoutes(deps: CellDeps): Hono<ServiceHono> {
     });
   });
 
+  /**
+   * Row counts and content checksums of a tenant's tables (migration validation, DESIGN §9). Only
+   * columns both copies must agree on: not the home region (it moves with the fence) nor local
+   * bookkeeping.
+   */
+  app.get("/internal/v1/tenants/:tenantId/checksums", async (c) => {
+    const { tenantId } = parseWith(tenantParam, c.req.param(), "path");
+    const q = (name: string, rows: Promise<{ n: number; sum: string | null }[]>) =>
+      rows.then(([r]) => ({ name, count: r!.n, checksum: r!.sum ?? "" }));
+    const tables = await Promise.all([
+      q(
+        "regulatory_case",
+        deps.sql`SELECT count(*)::int AS n, md5(string_agg(concat_ws('|', case_id, case_number, status,
+          version, category, country_code, summary, access_code_hash), ',' ORDER BY case_id)) AS sum
+        FROM regulatory_case WHERE tenant_id = ${tenantId}`,
+      ),
+      q(
+        "case_task",
+        deps.sql`SELECT count(*)::int AS n, md5(string_agg(concat_ws('|', task_id, case_id, title, assignee_id,
+          status, version), ',' ORDER BY task_id)) AS sum FROM case_task WHERE tenant_id = ${tenantId}`,
+      ),
+      q(
+        "evidence_object",
+        deps.sql`SELECT count(*)::int AS n, md5(string_agg(concat_ws('|', evidence_id, case_id, sha256,
+          size, storage_region, object_key), ',' ORDER BY evidence_id)) AS sum FROM evidence_object WHERE tenant_id = ${tenantId}`,
+      ),
+      q(
+        "review_recommendation",
+        deps.sql`SELECT count(*)::int AS n, md5(string_agg(concat_ws('|', recommendation_id, case_id,
+          reviewer_id, recommendation, rationale), ',' ORDER BY recommendation_id)) AS sum
+        FROM review_recommendation WHERE tenant_id = ${tenantId}`,
+      ),
+      q(
+        "authorization_grant",
+        deps.sql`SELECT count(*)::int AS n, md5(string_agg(concat_ws('|', user_id, role), ','
+          ORDER BY user_id, role)) AS sum FROM authorization_grant WHERE tenant_id = ${tenantId}`,
+      ),
+    ]);
+    return c.json({ tenantId, region: deps.region, tables });
+  });
+
   app.get("/internal/v1/conflicts", async (c) => {
     const rows = await deps.sql<Record<string, unknown>[]>`
       SELECT * FROM cross_region_conflict_case ORDER BY detected_at`;

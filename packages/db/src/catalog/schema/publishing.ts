@@ -92,3 +92,21 @@ export const drDrill = pgTable("dr_drill", {
   result: jsonb().notNull(),
   ranAt: createdAt(),
 });
+
+/** The seed's tenant_region_migration, plus step timings and the measured write freeze (DESIGN §9). */
+export const tenantRegionMigration = pgTable("tenant_region_migration", {
+  migrationId: uuid().primaryKey(),
+  tenantId: uuid().notNull(),
+  sourceRegion: text().notNull(),
+  targetRegion: text().notNull(),
+  status: text().notNull(),
+  reason: text().notNull(),
+  startedAt: tstz(),
+  cutoverAt: tstz(),
+  completedAt: tstz(),
+  validationSummary: jsonb(),
+  errorMessage: text(),
+  stepTimings: jsonb().notNull().default({}),
+  writeFreezeMs: integer(),
+  createdAt: createdAt(),
+});

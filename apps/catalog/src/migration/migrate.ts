@@ -1,0 +1,327 @@
+import { allowsPlacement, DomainError } from "@homeroute/contracts";
+import { uuidv7 } from "@homeroute/ids";
+import { appendCatalogAudit } from "../audit.js";
+import { cellCall } from "../cells.js";
+import type { CatalogDeps } from "../deps.js";
+import type { Actor } from "../placement/place-tenant.js";
+import { loadPolicy } from "../placement/policies.js";
+import { publishSnapshot } from "../snapshot/publish.js";
+import { queueCellCall } from "../sync/cell-sync.js";
+
+// Tenant migration by epoch cutover (DESIGN §9). The copy is the target's standby, kept from the
+// event stream while the source keeps writing (COPYING). CUTOVER fences the source at epoch+1 with
+// status MIGRATING (its writes answer TENANT_MIGRATING + Retry-After), waits until the source's
+// outbox is relayed and the target has applied its last event, then VALIDATING compares row counts
+// and content checksums per table. COMPLETED makes the target WRITABLE at epoch+1 and publishes the
+// snapshot; any failure before that ROLLS BACK: the source is unfenced at a fresh epoch.
+
+interface Progress {
+  lastEventId: string | null;
+  lastEventAt: string | null;
+}
+interface Head {
+  lastEventId: string | null;
+  unpublished: number;
+}
+interface Checksums {
+  tables: { name: string; count: number; checksum: string }[];
+}
+
+const STEP_TIMEOUT_MS = 30_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startMigration(
+  deps: CatalogDeps,
+  tenantId: string,
+  body: { targetRegion: string; reason: string },
+  actor: Actor,
+) {
+  const [t] = await deps.sql<
+    { residency_policy: string; active_region: string; epoch: number; status: string }[]
+  >`
+    SELECT a.residency_policy, f.active_region, f.epoch, f.status FROM tenant_region_assignment a
+    JOIN region_write_epoch f ON f.logical_scope = 'tenant:' || a.tenant_id WHERE a.tenant_id = ${tenantId}`;
+  if (!t) throw new DomainError("NOT_FOUND", "unknown tenant");
+  const policy = await loadPolicy(deps.sql, t.residency_policy);
+  if (!allowsPlacement(policy, body.targetRegion)) {
+    deps.metrics.countResidencyViolation(policy.policyCode, body.targetRegion);
+    await appendCatalogAudit(deps.sql, {
+      actorId: actor.actorId,
+      actionType: "tenant.migrate",
+      tenantId,
+      targetRegion: body.targetRegion,
+      outcome: "REFUSED",
+      correlationId: actor.correlationId,
+      metadata: { reason: "RESIDENCY_VIOLATION", policy: policy.policyCode },
+    });
+    throw new DomainError(
+      "RESIDENCY_VIOLATION",
+      `policy ${policy.policyCode} does not allow ${body.targetRegion}`,
+      {
+        policy: policy.policyCode,
+        targetRegion: body.targetRegion,
+      },
+    );
+  }
+  if (body.targetRegion === t.active_region) {
+    throw new DomainError("INVALID_TRANSITION", `${body.targetRegion} is already the tenant's home`, {
+      allowed: [],
+    });
+  }
+  if (t.status !== "WRITABLE") {
+    throw new DomainError(
+      "INVALID_TRANSITION",
+      `the tenant's scope is ${t.status}; migrations need it WRITABLE`,
+      { allowed: [] },
+    );
+  }
+  // Migrations are frozen while a region involved is degraded (DESIGN §9).
+  for (const r of [t.active_region, body.targetRegion]) {
+    const ready = await cellCall(deps, r, "GET", "/readyz");
+    const [mode] = await deps.sql<{ mode: string }[]>`SELECT mode FROM region WHERE code = ${r}`;
+    if (!ready || ready.status !== 200 || mode?.mode !== "WRITABLE") {
+      throw new DomainError(
+        "REGION_UNAVAILABLE",
+        `region ${r} is not healthy and writable; migrations are frozen`,
+        {
+          region: r,
+          retryAfterSeconds: 30,
+        },
+      );
+    }
+  }
+  const migrationId = uuidv7();
+  await deps.sql.begin(async (tx) => {
+    const [running] = await tx`
+      SELECT 1 FROM tenant_region_migration WHERE tenant_id = ${tenantId}
+        AND status IN ('PLANNED', 'COPYING', 'CUTOVER', 'VALIDATING', 'ROLLBACK_REQUESTED') FOR UPDATE`;
+    if (running)
+      throw new DomainError("INVALID_TRANSITION", "another migration of this tenant is running", {
+        allowed: [],
+      });
+    await tx`
+      INSERT INTO tenant_region_migration (migration_id, tenant_id, source_region, target_region, status, reason, started_at)
+      VALUES (${migrationId}, ${tenantId}, ${t.active_region}, ${body.targetRegion}, 'PLANNED', ${body.reason}, now())`;
+    await appendCatalogAudit(tx, {
+      actorId: actor.actorId,
+      actionType: "tenant.migrate.planned",
+      tenantId,
+      targetRegion: body.targetRegion,
+      outcome: "ACCEPTED",
+      correlationId: actor.correlationId,
+      metadata: { migrationId, fromRegion: t.active_region, reason: body.reason },
+    });
+  });
+  void runMigration(deps, migrationId, tenantId, t.active_region, body.targetRegion, t.epoch, actor).catch(
+    (e) => deps.log.error("migration failed", { migrationId, error: (e as Error).message }),
+  );
+  return { migrationId, status: "PLANNED" };
+}
+
+async function step(
+  deps: CatalogDeps,
+  migrationId: string,
+  status: string,
+  timings: Record<string, number>,
+  extra: Record<string, unknown> = {},
+) {
+  await deps.sql`
+    UPDATE tenant_region_migration SET status = ${status}, step_timings = ${deps.sql.json(timings)},
+      cutover_at = CASE WHEN ${status} = 'CUTOVER' THEN now() ELSE cutover_at END,
+      completed_at = CASE WHEN ${status} IN ('COMPLETED', 'ROLLED_BACK') THEN now() ELSE completed_at END,
+      validation_summary = coalesce(${extra.validation ? deps.sql.json(extra.validation as never) : null}, validation_summary),
+      error_message = coalesce(${(extra.error as string | undefined) ?? null}, error_message),
+      write_freeze_ms = coalesce(${(extra.writeFreezeMs as number | undefined) ?? null}, write_freeze_ms)
+    WHERE migration_id = ${migrationId}
+      AND (status <> 'ROLLBACK_REQUESTED' OR ${status} = 'ROLLED_BACK')`;
+}
+
+async function caughtUp(
+  deps: CatalogDeps,
+  tenantId: string,
+  source: string,
+  target: string,
+): Promise<boolean> {
+  const head = await cellCall<Head>(deps, source, "GET", `/internal/v1/tenants/${tenantId}/outbox-head`);
+  const prog = await cellCall<Progress>(deps, target, "GET", `/internal/v1/standby/${tenantId}`);
+  if (!head || !prog) return false;
+  return (
+    head.body.unpublished === 0 &&
+    (head.body.lastEventId === null || head.body.lastEventId === prog.body.lastEventId)
+  );
+}
+
+async function runMigration(
+  deps: CatalogDeps,
+  migrationId: string,
+  tenantId: string,
+  source: string,
+  target: string,
+  epoch: number,
+  actor: Actor,
+): Promise<void> {
+  const t0 = Date.now();
+  const timings: Record<string, number> = {};
+  const fence = (region: string, body: Record<string, unknown>) =>
+    cellCall(deps, region, "PUT", `/internal/v1/fences/tenant:${tenantId}`, body);
+  let frozenAt = 0;
+  const rollBack = async (error: string) => {
+    // The source is unfenced at a fresh epoch; the target keeps only a standby copy, as before.
+    const unfenced = { activeRegion: source, epoch: epoch + 2, status: "WRITABLE" };
+    await deps.sql.begin(async (tx) => {
+      await tx`UPDATE region_write_epoch SET active_region = ${source}, epoch = ${epoch + 2}, status = 'WRITABLE', updated_at = now()
+        WHERE logical_scope = ${`tenant:${tenantId}`}`;
+      await queueCellCall(tx, source, "PUT", `/internal/v1/fences/tenant:${tenantId}`, unfenced);
+      await queueCellCall(tx, target, "PUT", `/internal/v1/fences/tenant:${tenantId}`, unfenced);
+      await publishSnapshot(tx);
+    });
+    await fence(source, unfenced);
+    deps.kickSync();
+    timings.rollbackMs = Date.now() - t0;
+    await step(deps, migrationId, "ROLLED_BACK", timings, {
+      error,
+      writeFreezeMs: frozenAt ? Date.now() - frozenAt : null,
+    });
+    await appendCatalogAudit(deps.sql, {
+      actorId: actor.actorId,
+      actionType: "tenant.migrate.rolled_back",
+      tenantId,
+      targetRegion: target,
+      outcome: "ACCEPTED",
+      correlationId: actor.correlationId,
+      metadata: { migrationId, error },
+    });
+  };
+  const isRollbackRequested = async () => {
+    const [m] = await deps.sql<
+      { status: string }[]
+    >`SELECT status FROM tenant_region_migration WHERE migration_id = ${migrationId}`;
+    return m?.status === "ROLLBACK_REQUESTED";
+  };
+
+  // COPYING: the target's standby catches up while the source keeps writing: it is ready when it
+  // holds everything (idle source) or has applied events written after the copy began (busy source).
+  await step(deps, migrationId, "COPYING", timings);
+  const copyStarted = Date.now();
+  const copyDeadline = copyStarted + STEP_TIMEOUT_MS;
+  const copied = async () => {
+    if (await caughtUp(deps, tenantId, source, target)) return true;
+    const prog = await cellCall<Progress>(deps, target, "GET", `/internal/v1/standby/${tenantId}`);
+    return prog?.body.lastEventAt ? Date.parse(prog.body.lastEventAt) >= copyStarted : false;
+  };
+  while (!(await copied())) {
+    if (Date.now() > copyDeadline || (await isRollbackRequested()))
+      return rollBack("the copy did not catch up");
+    await sleep(100);
+  }
+  timings.copyMs = Date.now() - t0;
+  if (await isRollbackRequested()) return rollBack("rollback requested");
+
+  // CUTOVER: fence the source (MIGRATING at epoch+1), drain, let the copy take the last events.
+  const migrating = { activeRegion: source, epoch: epoch + 1, status: "MIGRATING" };
+  await deps.sql`UPDATE region_write_epoch SET epoch = ${epoch + 1}, status = 'MIGRATING', updated_at = now()
+    WHERE logical_scope = ${`tenant:${tenantId}`}`;
+  frozenAt = Date.now();
+  await step(deps, migrationId, "CUTOVER", timings);
+  const ack = await fence(source, migrating);
+  if (!ack || ack.status !== 200) return rollBack("the source did not acknowledge the cutover fence");
+  const drainDeadline = Date.now() + STEP_TIMEOUT_MS;
+  while (!(await caughtUp(deps, tenantId, source, target))) {
+    if (Date.now() > drainDeadline) return rollBack("the source's last writes did not reach the target");
+    await sleep(20);
+  }
+  timings.cutoverMs = Date.now() - t0;
+
+  // VALIDATING: counts and content checksums per table on both sides.
+  await step(deps, migrationId, "VALIDATING", timings);
+  const [a, b] = await Promise.all([
+    cellCall<Checksums>(deps, source, "GET", `/internal/v1/tenants/${tenantId}/checksums`, undefined, 10_000),
+    cellCall<Checksums>(deps, target, "GET", `/internal/v1/tenants/${tenantId}/checksums`, undefined, 10_000),
+  ]);
+  if (!a || !b) return rollBack("validation could not read both sides");
+  const tables = a.body.tables.map((s) => {
+    const t = b.body.tables.find((x) => x.name === s.name);
+    return {
+      name: s.name,
+      sourceCount: s.count,
+      targetCount: t?.count ?? 0,
+      sourceChecksum: s.checksum,
+      targetChecksum: t?.checksum ?? "",
+    };
+  });
+  const valid = tables.every((x) => x.sourceCount === x.targetCount && x.sourceChecksum === x.targetChecksum);
+  timings.validateMs = Date.now() - t0;
+  if (!valid || (await isRollbackRequested())) {
+    await step(deps, migrationId, "VALIDATING", timings, { validation: { tables, valid } });
+    return rollBack(valid ? "rollback requested" : "counts or checksums differ");
+  }
+
+  // COMPLETED: the target is the home at epoch+1.
+  const live = { activeRegion: target, epoch: epoch + 1, status: "WRITABLE" };
+  await deps.sql.begin(async (tx) => {
+    await tx`UPDATE region_write_epoch SET active_region = ${target}, status = 'WRITABLE', updated_at = now()
+      WHERE logical_scope = ${`tenant:${tenantId}`}`;
+    await tx`UPDATE tenant_region_assignment SET home_region = ${target}, updated_at = now() WHERE tenant_id = ${tenantId}`;
+    await queueCellCall(tx, target, "PUT", `/internal/v1/fences/tenant:${tenantId}`, live);
+    await queueCellCall(tx, source, "PUT", `/internal/v1/fences/tenant:${tenantId}`, live);
+    await publishSnapshot(tx);
+  });
+  await fence(target, live);
+  await fence(source, live);
+  deps.kickSync();
+  timings.completedMs = Date.now() - t0;
+  await step(deps, migrationId, "COMPLETED", timings, {
+    validation: { tables, valid },
+    writeFreezeMs: Date.now() - frozenAt,
+  });
+  await appendCatalogAudit(deps.sql, {
+    actorId: actor.actorId,
+    actionType: "tenant.migrate.completed",
+    tenantId,
+    targetRegion: target,
+    outcome: "ACCEPTED",
+    correlationId: actor.correlationId,
+    metadata: { migrationId, fromRegion: source, newEpoch: epoch + 1, writeFreezeMs: Date.now() - frozenAt },
+  });
+}
+
+export async function getMigration(deps: CatalogDeps, migrationId: string) {
+  const [m] = await deps.sql<
+    Record<string, unknown>[]
+  >`SELECT * FROM tenant_region_migration WHERE migration_id = ${migrationId}`;
+  if (!m) throw new DomainError("NOT_FOUND", "unknown migration");
+  const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : null);
+  return {
+    migrationId: m.migration_id,
+    tenantId: m.tenant_id,
+    sourceRegion: m.source_region,
+    targetRegion: m.target_region,
+    status: m.status,
+    reason: m.reason,
+    startedAt: iso(m.started_at),
+    cutoverAt: iso(m.cutover_at),
+    completedAt: iso(m.completed_at),
+    stepTimings: m.step_timings,
+    validation: m.validation_summary ?? null,
+    writeFreezeMs: m.write_freeze_ms ?? null,
+    errorMessage: m.error_message ?? null,
+  };
+}
+
+/** A rollback request is honoured at the orchestrator's next step boundary, before COMPLETED. */
+export async function requestRollback(deps: CatalogDeps, migrationId: string) {
+  const [m] = await deps.sql<{ status: string }[]>`
+    UPDATE tenant_region_migration SET status = 'ROLLBACK_REQUESTED'
+    WHERE migration_id = ${migrationId} AND status IN ('PLANNED', 'COPYING') RETURNING status`;
+  if (!m) {
+    const current = await getMigration(deps, migrationId);
+    throw new DomainError(
+      "INVALID_TRANSITION",
+      `the migration is ${current.status}; only a PLANNED or COPYING one can be rolled back`,
+      {
+        allowed: [],
+      },
+    );
+  }
+  return { migrationId, status: "ROLLBACK_REQUESTED" };
+}
