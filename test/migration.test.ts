@@ -23,6 +23,30 @@ const migration = (id: string) =>
   edgeCall(p, "GET", `/v1/ops/migrations/${id}`, undefined, { token: p.opsToken });
 
 describe("tenant migration", () => {
+  it("a migration left mid-way by a stopped catalog is rolled back at its next start: the tenant is not left frozen", async () => {
+    const t = await placeTenant(p, "ap-sg", "APAC_SHARED", ["reporter"]);
+    // What a crashed orchestrator leaves behind: a CUTOVER row and a MIGRATING fence.
+    const sql = p.catalog.deps.sql;
+    const [f] =
+      await sql`SELECT epoch FROM region_write_epoch WHERE logical_scope = ${`tenant:${t.tenantId}`}`;
+    await sql`UPDATE region_write_epoch SET epoch = ${Number(f!.epoch) + 1}, status = 'MIGRATING' WHERE logical_scope = ${`tenant:${t.tenantId}`}`;
+    await sql`INSERT INTO tenant_region_migration (migration_id, tenant_id, source_region, target_region, status, reason, started_at)
+      VALUES (${uuidv7()}, ${t.tenantId}, 'ap-sg', 'ap-id', 'CUTOVER', 'crash test', now())`;
+    await p.stopCatalog();
+    await p.startCatalogAgain();
+    await p.settle();
+    const [m] = await p.catalog.deps
+      .sql`SELECT status FROM tenant_region_migration WHERE tenant_id = ${t.tenantId}`;
+    expect(m!.status).toBe("ROLLED_BACK");
+    const w = await until("writable again", async () => {
+      const r = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+        token: t.tokens.reporter,
+      });
+      return r.status === 201 ? r : null;
+    });
+    expect(w.headers.get("x-served-by-region")).toBe("ap-sg");
+  });
+
   it("moves a tenant while a load generator writes: every acknowledged write is at the target, counts and checksums equal", async () => {
     const t = await placeTenant(p, "ap-sg", "APAC_SHARED", ["reporter"]);
     for (let i = 0; i < 10; i++) {
@@ -75,6 +99,9 @@ describe("tenant migration", () => {
       expect(table.sourceChecksum).toBe(table.targetChecksum);
     }
     expect(done.writeFreezeMs).toBeGreaterThanOrEqual(0);
+    console.info(
+      `migration: ${JSON.stringify({ stepTimings: done.stepTimings, writeFreezeMs: done.writeFreezeMs, outcomes })}`,
+    );
     // Writes saw only success or TENANT_MIGRATING.
     for (const k of Object.keys(outcomes)) expect(["201", "503 TENANT_MIGRATING"]).toContain(k);
     // Every acknowledged write is at the target.

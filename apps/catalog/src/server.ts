@@ -4,6 +4,7 @@ import { type ServerType, serve } from "@hono/node-server";
 import { createCatalogApp } from "./app.js";
 import { type CatalogDeps, createCatalogDeps } from "./deps.js";
 import type { CatalogEnv } from "./env.js";
+import { recoverMigrations } from "./migration/migrate.js";
 import { startHealthLoop } from "./regions/regions.js";
 import { seedCatalog } from "./seed.js";
 import { pushSnapshotToEdge } from "./snapshot/publish.js";
@@ -21,6 +22,8 @@ export async function startCatalog(env: CatalogEnv): Promise<RunningCatalog> {
   await runMigrations(env.DATABASE_URL, "catalog");
   const deps = createCatalogDeps(env);
   await seedCatalog(deps);
+  const recovered = await recoverMigrations(deps);
+  if (recovered > 0) deps.log.info("migrations recovered at start", { recovered });
   const sync = startSyncLoop(deps);
   // After every commit that queued cell calls or a new snapshot: deliver, and tell the edge.
   deps.kickSync = () => {

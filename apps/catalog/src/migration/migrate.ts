@@ -325,3 +325,37 @@ export async function requestRollback(deps: CatalogDeps, migrationId: string) {
   }
   return { migrationId, status: "ROLLBACK_REQUESTED" };
 }
+
+/**
+ * At catalog start: a migration the previous process left mid-way is finished the safe way. If the
+ * tenant's fence already names the target, the cutover had committed: record COMPLETED. Otherwise
+ * roll back: the source is unfenced at a fresh epoch. Never two writers, never a tenant left frozen.
+ */
+export async function recoverMigrations(deps: CatalogDeps): Promise<number> {
+  const stuck = await deps.sql<
+    { migration_id: string; tenant_id: string; source_region: string; target_region: string }[]
+  >`
+    SELECT migration_id, tenant_id, source_region, target_region FROM tenant_region_migration
+    WHERE status IN ('PLANNED', 'COPYING', 'CUTOVER', 'VALIDATING', 'ROLLBACK_REQUESTED')`;
+  for (const m of stuck) {
+    await deps.sql.begin(async (tx) => {
+      const [f] = await tx<{ active_region: string; epoch: number; status: string }[]>`
+        SELECT active_region, epoch, status FROM region_write_epoch WHERE logical_scope = ${`tenant:${m.tenant_id}`} FOR UPDATE`;
+      if (f && f.active_region === m.target_region && f.status === "WRITABLE") {
+        await tx`UPDATE tenant_region_migration SET status = 'COMPLETED', completed_at = now(),
+          error_message = 'completed at recovery: the cutover had committed' WHERE migration_id = ${m.migration_id}`;
+        return;
+      }
+      const unfenced = { activeRegion: m.source_region, epoch: (f?.epoch ?? 1) + 1, status: "WRITABLE" };
+      await tx`UPDATE region_write_epoch SET active_region = ${m.source_region}, epoch = ${unfenced.epoch}, status = 'WRITABLE',
+        updated_at = now() WHERE logical_scope = ${`tenant:${m.tenant_id}`}`;
+      await tx`UPDATE tenant_region_assignment SET home_region = ${m.source_region}, updated_at = now() WHERE tenant_id = ${m.tenant_id}`;
+      await queueCellCall(tx, m.source_region, "PUT", `/internal/v1/fences/tenant:${m.tenant_id}`, unfenced);
+      await queueCellCall(tx, m.target_region, "PUT", `/internal/v1/fences/tenant:${m.tenant_id}`, unfenced);
+      await tx`UPDATE tenant_region_migration SET status = 'ROLLED_BACK', completed_at = now(),
+        error_message = 'rolled back at recovery: the orchestrator stopped mid-way' WHERE migration_id = ${m.migration_id}`;
+      await publishSnapshot(tx);
+    });
+  }
+  return stuck.length;
+}
