@@ -11,7 +11,7 @@ export default defineConfig({
     exclude: ["**/node_modules/**", ".tools/**"],
     pool: "forks",
     testTimeout: 60_000,
-    hookTimeout: 60_000,
+    hookTimeout: 120_000,
     env: { LOG_LEVEL: "silent" },
     reporters: ["default", "./test/support/summary-reporter.ts"],
   },

@@ -223,7 +223,9 @@ export class Projector {
     for (const c of this.consumers) c.stop();
     this.standby?.stop();
     await this.flush().catch(() => {});
-    await this.nc?.drain().catch(() => {});
+    // Bounded: a drain can wait on a pull request in flight; shutting down must not hang.
+    await Promise.race([this.nc?.drain().catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
+    await this.nc?.close().catch(() => {});
     await this.sql.end({ timeout: 5 });
   }
 }
