@@ -126,6 +126,54 @@ describe("tenant migration", () => {
     expect(after.headers.get("x-served-by-region")).toBe("ap-id");
   }, 90_000);
 
+  it("the target killed during COPYING: automatic rollback, the source stays authoritative, one writer per epoch", async () => {
+    const t = await placeTenant(p, "ap-sg", "APAC_SHARED", ["reporter"]);
+    // A steady writer keeps the copy busy while the target dies under it.
+    let running = true;
+    const load = (async () => {
+      while (running) {
+        await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, { token: t.tokens.reporter });
+      }
+    })();
+    await ev.stopProjector(); // the copy cannot catch up: the migration sits in COPYING
+    const started = await edgeCall(
+      p,
+      "POST",
+      `/v1/ops/tenants/${t.tenantId}/migrations`,
+      { targetRegion: "ap-id", reason: "doomed" },
+      {
+        token: p.opsToken,
+      },
+    );
+    expect(started.status).toBe(202);
+    await until("COPYING", async () => (await migration(started.body.migrationId)).body.status === "COPYING");
+    await p.stopCell("ap-id");
+    try {
+      const done = await until(
+        "rolled back",
+        async () => {
+          const m = await migration(started.body.migrationId);
+          return ["COMPLETED", "ROLLED_BACK"].includes(m.body.status) ? m.body : null;
+        },
+        30_000,
+      );
+      expect(done.status).toBe("ROLLED_BACK");
+      expect(done.errorMessage).toMatch(/ap-id does not answer/);
+      const w = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+        token: t.tokens.reporter,
+      });
+      expect(w.status).toBe(201);
+      expect(w.headers.get("x-served-by-region")).toBe("ap-sg");
+    } finally {
+      running = false;
+      await load;
+      await p.restartCell("ap-id");
+      await ev.startProjectorAgain();
+    }
+    const { checkSingleWriter, collectHistory } = await import("./support/history.js");
+    expect(checkSingleWriter(await collectHistory(p, t.tenantId))).toEqual([]);
+  }, 60_000);
+
   it("refuses a target outside the tenant's policy (451)", async () => {
     const t = await placeTenant(p, "ap-sg", "APAC_SHARED", ["reporter"]);
     const r = await edgeCall(

@@ -95,15 +95,21 @@ export class Projector {
   }
 
   private async run(region: string, messages: ConsumerMessages): Promise<void> {
-    for await (const m of messages) {
-      try {
-        await this.handle(region, m);
-        m.ack();
-      } catch (e) {
-        // The database is unavailable or similar: let JetStream redeliver after ack_wait.
-        this.log.error("projector: apply failed; will be redelivered", { error: (e as Error).message });
-        m.nak(1000);
+    try {
+      for await (const m of messages) {
+        try {
+          await this.handle(region, m);
+          m.ack();
+        } catch (e) {
+          // The database is unavailable or similar: let JetStream redeliver after ack_wait.
+          this.log.error("projector: apply failed; will be redelivered", { error: (e as Error).message });
+          m.nak(1000);
+        }
       }
+    } catch (e) {
+      // The connection closed under the iterator (shutdown, or NATS gone): nothing is lost, the
+      // durable consumer resumes where it stopped when the projector consumes again.
+      this.log.info("projector: consumer stopped", { region, reason: (e as Error).message });
     }
   }
 

@@ -136,14 +136,37 @@ async function step(
       AND (status <> 'ROLLBACK_REQUESTED' OR ${status} = 'ROLLED_BACK')`;
 }
 
+/** A region that does not answer for this long ends the migration (rolled back), not the timeout. */
+const UNREACHABLE_MS = 3000;
+
+class Unreachable extends Error {}
+
+function reachability() {
+  const lastSeen = new Map<string, number>();
+  return <T>(region: string, r: T | null): T | null => {
+    const now = Date.now();
+    if (r !== null) lastSeen.set(region, now);
+    else if (!lastSeen.has(region)) lastSeen.set(region, now);
+    else if (now - lastSeen.get(region)! > UNREACHABLE_MS) throw new Unreachable(`${region} does not answer`);
+    return r;
+  };
+}
+
 async function caughtUp(
   deps: CatalogDeps,
   tenantId: string,
   source: string,
   target: string,
+  seen: ReturnType<typeof reachability>,
 ): Promise<boolean> {
-  const head = await cellCall<Head>(deps, source, "GET", `/internal/v1/tenants/${tenantId}/outbox-head`);
-  const prog = await cellCall<Progress>(deps, target, "GET", `/internal/v1/standby/${tenantId}`);
+  const head = seen(
+    source,
+    await cellCall<Head>(deps, source, "GET", `/internal/v1/tenants/${tenantId}/outbox-head`),
+  );
+  const prog = seen(
+    target,
+    await cellCall<Progress>(deps, target, "GET", `/internal/v1/standby/${tenantId}`),
+  );
   if (!head || !prog) return false;
   return (
     head.body.unpublished === 0 &&
@@ -192,97 +215,131 @@ async function runMigration(
       metadata: { migrationId, error },
     });
   };
-  const isRollbackRequested = async () => {
-    const [m] = await deps.sql<
-      { status: string }[]
-    >`SELECT status FROM tenant_region_migration WHERE migration_id = ${migrationId}`;
-    return m?.status === "ROLLBACK_REQUESTED";
-  };
-
-  // COPYING: the target's standby catches up while the source keeps writing: it is ready when it
-  // holds everything (idle source) or has applied events written after the copy began (busy source).
-  await step(deps, migrationId, "COPYING", timings);
-  const copyStarted = Date.now();
-  const copyDeadline = copyStarted + STEP_TIMEOUT_MS;
-  const copied = async () => {
-    if (await caughtUp(deps, tenantId, source, target)) return true;
-    const prog = await cellCall<Progress>(deps, target, "GET", `/internal/v1/standby/${tenantId}`);
-    return prog?.body.lastEventAt ? Date.parse(prog.body.lastEventAt) >= copyStarted : false;
-  };
-  while (!(await copied())) {
-    if (Date.now() > copyDeadline || (await isRollbackRequested()))
-      return rollBack("the copy did not catch up");
-    await sleep(100);
+  const seen = reachability();
+  try {
+    await orchestrate();
+  } catch (e) {
+    if (e instanceof Unreachable) await rollBack(e.message);
+    else throw e;
   }
-  timings.copyMs = Date.now() - t0;
-  if (await isRollbackRequested()) return rollBack("rollback requested");
 
-  // CUTOVER: fence the source (MIGRATING at epoch+1), drain, let the copy take the last events.
-  const migrating = { activeRegion: source, epoch: epoch + 1, status: "MIGRATING" };
-  await deps.sql`UPDATE region_write_epoch SET epoch = ${epoch + 1}, status = 'MIGRATING', updated_at = now()
-    WHERE logical_scope = ${`tenant:${tenantId}`}`;
-  frozenAt = Date.now();
-  await step(deps, migrationId, "CUTOVER", timings);
-  const ack = await fence(source, migrating);
-  if (!ack || ack.status !== 200) return rollBack("the source did not acknowledge the cutover fence");
-  const drainDeadline = Date.now() + STEP_TIMEOUT_MS;
-  while (!(await caughtUp(deps, tenantId, source, target))) {
-    if (Date.now() > drainDeadline) return rollBack("the source's last writes did not reach the target");
-    await sleep(20);
-  }
-  timings.cutoverMs = Date.now() - t0;
-
-  // VALIDATING: counts and content checksums per table on both sides.
-  await step(deps, migrationId, "VALIDATING", timings);
-  const [a, b] = await Promise.all([
-    cellCall<Checksums>(deps, source, "GET", `/internal/v1/tenants/${tenantId}/checksums`, undefined, 10_000),
-    cellCall<Checksums>(deps, target, "GET", `/internal/v1/tenants/${tenantId}/checksums`, undefined, 10_000),
-  ]);
-  if (!a || !b) return rollBack("validation could not read both sides");
-  const tables = a.body.tables.map((s) => {
-    const t = b.body.tables.find((x) => x.name === s.name);
-    return {
-      name: s.name,
-      sourceCount: s.count,
-      targetCount: t?.count ?? 0,
-      sourceChecksum: s.checksum,
-      targetChecksum: t?.checksum ?? "",
+  async function orchestrate(): Promise<void> {
+    const isRollbackRequested = async () => {
+      const [m] = await deps.sql<
+        { status: string }[]
+      >`SELECT status FROM tenant_region_migration WHERE migration_id = ${migrationId}`;
+      return m?.status === "ROLLBACK_REQUESTED";
     };
-  });
-  const valid = tables.every((x) => x.sourceCount === x.targetCount && x.sourceChecksum === x.targetChecksum);
-  timings.validateMs = Date.now() - t0;
-  if (!valid || (await isRollbackRequested())) {
-    await step(deps, migrationId, "VALIDATING", timings, { validation: { tables, valid } });
-    return rollBack(valid ? "rollback requested" : "counts or checksums differ");
-  }
 
-  // COMPLETED: the target is the home at epoch+1.
-  const live = { activeRegion: target, epoch: epoch + 1, status: "WRITABLE" };
-  await deps.sql.begin(async (tx) => {
-    await tx`UPDATE region_write_epoch SET active_region = ${target}, status = 'WRITABLE', updated_at = now()
+    // COPYING: the target's standby catches up while the source keeps writing: it is ready when it
+    // holds everything (idle source) or has applied events written after the copy began (busy source).
+    await step(deps, migrationId, "COPYING", timings);
+    const copyStarted = Date.now();
+    const copyDeadline = copyStarted + STEP_TIMEOUT_MS;
+    const copied = async () => {
+      if (await caughtUp(deps, tenantId, source, target, seen)) return true;
+      const prog = seen(
+        target,
+        await cellCall<Progress>(deps, target, "GET", `/internal/v1/standby/${tenantId}`),
+      );
+      return prog?.body.lastEventAt ? Date.parse(prog.body.lastEventAt) >= copyStarted : false;
+    };
+    while (!(await copied())) {
+      if (Date.now() > copyDeadline || (await isRollbackRequested()))
+        return rollBack("the copy did not catch up");
+      await sleep(100);
+    }
+    timings.copyMs = Date.now() - t0;
+    if (await isRollbackRequested()) return rollBack("rollback requested");
+
+    // CUTOVER: fence the source (MIGRATING at epoch+1), drain, let the copy take the last events.
+    const migrating = { activeRegion: source, epoch: epoch + 1, status: "MIGRATING" };
+    await deps.sql`UPDATE region_write_epoch SET epoch = ${epoch + 1}, status = 'MIGRATING', updated_at = now()
+    WHERE logical_scope = ${`tenant:${tenantId}`}`;
+    frozenAt = Date.now();
+    await step(deps, migrationId, "CUTOVER", timings);
+    const ack = await fence(source, migrating);
+    if (!ack || ack.status !== 200) return rollBack("the source did not acknowledge the cutover fence");
+    const drainDeadline = Date.now() + STEP_TIMEOUT_MS;
+    while (!(await caughtUp(deps, tenantId, source, target, seen))) {
+      if (Date.now() > drainDeadline) return rollBack("the source's last writes did not reach the target");
+      await sleep(20);
+    }
+    timings.cutoverMs = Date.now() - t0;
+
+    // VALIDATING: counts and content checksums per table on both sides.
+    await step(deps, migrationId, "VALIDATING", timings);
+    const [a, b] = await Promise.all([
+      cellCall<Checksums>(
+        deps,
+        source,
+        "GET",
+        `/internal/v1/tenants/${tenantId}/checksums`,
+        undefined,
+        10_000,
+      ),
+      cellCall<Checksums>(
+        deps,
+        target,
+        "GET",
+        `/internal/v1/tenants/${tenantId}/checksums`,
+        undefined,
+        10_000,
+      ),
+    ]);
+    if (!a || !b) return rollBack("validation could not read both sides");
+    const tables = a.body.tables.map((s) => {
+      const t = b.body.tables.find((x) => x.name === s.name);
+      return {
+        name: s.name,
+        sourceCount: s.count,
+        targetCount: t?.count ?? 0,
+        sourceChecksum: s.checksum,
+        targetChecksum: t?.checksum ?? "",
+      };
+    });
+    const valid = tables.every(
+      (x) => x.sourceCount === x.targetCount && x.sourceChecksum === x.targetChecksum,
+    );
+    timings.validateMs = Date.now() - t0;
+    if (!valid || (await isRollbackRequested())) {
+      await step(deps, migrationId, "VALIDATING", timings, { validation: { tables, valid } });
+      return rollBack(valid ? "rollback requested" : "counts or checksums differ");
+    }
+
+    // COMPLETED: the target is the home at epoch+1.
+    const live = { activeRegion: target, epoch: epoch + 1, status: "WRITABLE" };
+    await deps.sql.begin(async (tx) => {
+      await tx`UPDATE region_write_epoch SET active_region = ${target}, status = 'WRITABLE', updated_at = now()
       WHERE logical_scope = ${`tenant:${tenantId}`}`;
-    await tx`UPDATE tenant_region_assignment SET home_region = ${target}, updated_at = now() WHERE tenant_id = ${tenantId}`;
-    await queueCellCall(tx, target, "PUT", `/internal/v1/fences/tenant:${tenantId}`, live);
-    await queueCellCall(tx, source, "PUT", `/internal/v1/fences/tenant:${tenantId}`, live);
-    await publishSnapshot(tx);
-  });
-  await fence(target, live);
-  await fence(source, live);
-  deps.kickSync();
-  timings.completedMs = Date.now() - t0;
-  await step(deps, migrationId, "COMPLETED", timings, {
-    validation: { tables, valid },
-    writeFreezeMs: Date.now() - frozenAt,
-  });
-  await appendCatalogAudit(deps.sql, {
-    actorId: actor.actorId,
-    actionType: "tenant.migrate.completed",
-    tenantId,
-    targetRegion: target,
-    outcome: "ACCEPTED",
-    correlationId: actor.correlationId,
-    metadata: { migrationId, fromRegion: source, newEpoch: epoch + 1, writeFreezeMs: Date.now() - frozenAt },
-  });
+      await tx`UPDATE tenant_region_assignment SET home_region = ${target}, updated_at = now() WHERE tenant_id = ${tenantId}`;
+      await queueCellCall(tx, target, "PUT", `/internal/v1/fences/tenant:${tenantId}`, live);
+      await queueCellCall(tx, source, "PUT", `/internal/v1/fences/tenant:${tenantId}`, live);
+      await publishSnapshot(tx);
+    });
+    await fence(target, live);
+    await fence(source, live);
+    deps.kickSync();
+    timings.completedMs = Date.now() - t0;
+    await step(deps, migrationId, "COMPLETED", timings, {
+      validation: { tables, valid },
+      writeFreezeMs: Date.now() - frozenAt,
+    });
+    await appendCatalogAudit(deps.sql, {
+      actorId: actor.actorId,
+      actionType: "tenant.migrate.completed",
+      tenantId,
+      targetRegion: target,
+      outcome: "ACCEPTED",
+      correlationId: actor.correlationId,
+      metadata: {
+        migrationId,
+        fromRegion: source,
+        newEpoch: epoch + 1,
+        writeFreezeMs: Date.now() - frozenAt,
+      },
+    });
+  }
 }
 
 export async function getMigration(deps: CatalogDeps, migrationId: string) {
