@@ -42,6 +42,9 @@ export async function startTestNats(): Promise<TestNats> {
   const bin = natsBinary();
   const start = async () => {
     child = spawn(bin, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store], { stdio: "ignore" });
+    // A test process that ends without its afterAll (a crash, a timeout) must not leave a broker behind.
+    const spawned = child;
+    process.once("exit", () => spawned.kill("SIGKILL"));
     for (let i = 0; i < 100; i++) {
       const up = await new Promise<boolean>((resolve) => {
         const s = connect(port, "127.0.0.1");
