@@ -2,7 +2,7 @@ import { uuidv7 } from "@homeroute/ids";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EventPipeline, startEventPipeline } from "./support/event-pipeline.js";
 import { checkSingleWriter, collectHistory } from "./support/history.js";
-import { edgeCall, type Planet, placeTenant, startPlanet } from "./support/planet.js";
+import { createAtCell, edgeCall, type Planet, placeTenant, startPlanet } from "./support/planet.js";
 import { until } from "./support/until.js";
 
 // Promotion with fencing, the DR standby, and orphaned writes turned into conflict cases, on real
@@ -60,15 +60,7 @@ describe("DR standby and promotion", () => {
     );
     await until("standby has the cases", async () => (await standbyCases(t.tenantId)) === 5);
     // The DR cell refuses writes for a tenant it only stands by for.
-    const direct = await fetch(`${p.cells["ap-id"]!.url}/v1/tenants/${t.tenantId}/cases`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${t.tokens.reporter}`,
-        "idempotency-key": uuidv7(),
-        "content-type": "application/json",
-      },
-      body: JSON.stringify(newCase),
-    });
+    const direct = await createAtCell(p, "ap-id", t.tenantId, t.tokens.reporter!, newCase);
     expect(direct.status).toBe(421);
 
     const r = await promote(t.tenantId, "ap-id");
@@ -98,15 +90,7 @@ describe("DR standby and promotion", () => {
     expect(created.status).toBe(201);
     expect(created.body.caseNumber).toMatch(/^ID-/);
     // The former home now refuses: it knows who owns the tenant.
-    const old = await fetch(`${p.cells["ap-sg"]!.url}/v1/tenants/${t.tenantId}/cases`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${t.tokens.reporter}`,
-        "idempotency-key": uuidv7(),
-        "content-type": "application/json",
-      },
-      body: JSON.stringify(newCase),
-    });
+    const old = await createAtCell(p, "ap-sg", t.tenantId, t.tokens.reporter!, newCase);
     expect(old.status).toBe(421);
     expect(((await old.json()) as any).homeRegion).toBe("ap-id");
     const history = await collectHistory(p, t.tenantId);
@@ -174,15 +158,7 @@ describe("DR standby and promotion", () => {
     expect(w.status).toBe(200);
     // The old home returns: boot-fenced, it learns the new fence at its first renewal.
     await p.restartCell("ap-sg");
-    const stale = await fetch(`${p.cells["ap-sg"]!.url}/v1/tenants/${t.tenantId}/cases`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${t.tokens.reporter}`,
-        "idempotency-key": uuidv7(),
-        "content-type": "application/json",
-      },
-      body: JSON.stringify(newCase),
-    });
+    const stale = await createAtCell(p, "ap-sg", t.tenantId, t.tokens.reporter!, newCase);
     expect(stale.status).toBe(421);
     // Its relay comes back and publishes the orphaned write: filed as a conflict, never applied.
     const { relayEnvSchema, startRelay } = await import("@homeroute/relay");

@@ -1,7 +1,7 @@
 import { uuidv7 } from "@homeroute/ids";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EventPipeline, startEventPipeline } from "./support/event-pipeline.js";
-import { edgeCall, type Planet, placeTenant, startPlanet } from "./support/planet.js";
+import { createAtCell, edgeCall, type Planet, placeTenant, startPlanet } from "./support/planet.js";
 import { until } from "./support/until.js";
 
 // Tenant migration by epoch cutover, under load, on real cells, catalog, Worker, NATS, projector.
@@ -110,15 +110,7 @@ describe("tenant migration", () => {
     const atTarget = new Set(rows.map((r) => r.case_id));
     expect(acked.filter((id) => !atTarget.has(id))).toEqual([]);
     // The source refuses afterwards; the target takes writes at the new epoch.
-    const old = await fetch(`${p.cells["ap-sg"]!.url}/v1/tenants/${t.tenantId}/cases`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${t.tokens.reporter}`,
-        "idempotency-key": uuidv7(),
-        "content-type": "application/json",
-      },
-      body: JSON.stringify(newCase),
-    });
+    const old = await createAtCell(p, "ap-sg", t.tenantId, t.tokens.reporter!, newCase);
     expect(old.status).toBe(421);
     const after = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
       token: t.tokens.reporter,

@@ -146,6 +146,25 @@ export async function waitForLeases(cells: Record<string, RunningCell>): Promise
   }
 }
 
+/** A regional staff call straight to one cell (no edge): creates a case there, returns the raw response. */
+export function createAtCell(
+  p: Planet,
+  region: string,
+  tenantId: string,
+  token: string,
+  body: unknown,
+): Promise<Response> {
+  return fetch(`${p.cells[region]!.url}/v1/tenants/${tenantId}/cases`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${token}`,
+      "idempotency-key": uuidv7(),
+      "content-type": "application/json",
+    },
+    body: JSON.stringify(body),
+  });
+}
+
 export async function edgeCall(
   p: Planet,
   method: string,

@@ -1,10 +1,10 @@
 import type { ServiceHono } from "@homeroute/service-kit";
-import { createHono } from "@homeroute/service-kit";
+import { createHono, internalAuth } from "@homeroute/service-kit";
 import type { Hono } from "hono";
 import type { CellDeps } from "./deps.js";
 import { caseRoutes } from "./routes/cases.js";
 import { grantRoutes } from "./routes/grants.js";
-import { internalAuth, internalRoutes } from "./routes/internal.js";
+import { internalRoutes } from "./routes/internal.js";
 import { standbyRoutes } from "./routes/standby.js";
 
 /** The cell's HTTP app; production (main.ts) and tests build it the same way. */
@@ -21,7 +21,7 @@ export function createApp(deps: CellDeps): Hono<ServiceHono> {
       return c.json({ ready: false, region: deps.region }, 503);
     }
   });
-  app.use("/internal/*", internalAuth(deps));
+  app.use("/internal/*", internalAuth(deps.env.INTERNAL_TOKEN));
   app.route("/", internalRoutes(deps));
   app.route("/", standbyRoutes(deps));
   app.route("/", caseRoutes(deps));

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from "node:crypto";
 import {
   DEV_JWT_ALGORITHMS,
   DEV_JWT_ISSUER,
@@ -5,6 +6,7 @@ import {
   JWT_AUDIENCE,
   jwtClaims,
 } from "@homeroute/contracts";
+import type { MiddlewareHandler } from "hono";
 import { jwtVerify, SignJWT } from "jose";
 
 export interface Principal {
@@ -93,4 +95,16 @@ export async function signDevToken(
     .setIssuedAt(now)
     .setExpirationTime(now + ttlSeconds)
     .sign(new TextEncoder().encode(secret));
+}
+
+/** Every /internal/* route needs `Authorization: Bearer <INTERNAL_TOKEN>`, compared in constant time. */
+export function internalAuth(token: string): MiddlewareHandler {
+  const expected = Buffer.from(`Bearer ${token}`);
+  return async (c, next) => {
+    const got = Buffer.from(c.req.header("authorization") ?? "");
+    if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+      throw new DomainError("UNAUTHENTICATED", "the internal token is required");
+    }
+    await next();
+  };
 }

@@ -1,6 +1,5 @@
-import { timingSafeEqual } from "node:crypto";
 import { DomainError, referenceKind, regionCode } from "@homeroute/contracts";
-import { jsonBody, parseWith, type ServiceHono } from "@homeroute/service-kit";
+import { internalAuth, jsonBody, parseWith, type ServiceHono } from "@homeroute/service-kit";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { CatalogDeps } from "../deps.js";
@@ -11,14 +10,7 @@ import { latestSnapshot } from "../snapshot/publish.js";
 /** What edges pull: the newest routing snapshot and reference data, behind INTERNAL_TOKEN. */
 export function internalRoutes(deps: CatalogDeps): Hono<ServiceHono> {
   const app = new Hono<ServiceHono>();
-  const expected = Buffer.from(`Bearer ${deps.env.INTERNAL_TOKEN}`);
-  app.use("/internal/*", async (c, next) => {
-    const got = Buffer.from(c.req.header("authorization") ?? "");
-    if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
-      throw new DomainError("UNAUTHENTICATED", "the internal token is required");
-    }
-    await next();
-  });
+  app.use("/internal/*", internalAuth(deps.env.INTERNAL_TOKEN));
   app.get("/internal/v1/routing-snapshot", async (c) => {
     const s = await latestSnapshot(deps.sql);
     if (!s) throw new DomainError("NOT_FOUND", "no snapshot published yet");

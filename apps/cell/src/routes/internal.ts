@@ -1,23 +1,10 @@
-import { timingSafeEqual } from "node:crypto";
-import { DomainError, fenceScope, grantParams, putFenceBody, putTenantBody } from "@homeroute/contracts";
+import { fenceScope, grantParams, putFenceBody, putTenantBody } from "@homeroute/contracts";
 import type { ServiceHono } from "@homeroute/service-kit";
 import { jsonBody, parseWith } from "@homeroute/service-kit";
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
 import { bootstrapGrant, listFences, putFence, putTenant } from "../control/control.js";
 import type { CellDeps } from "../deps.js";
-
-/** Every /internal/* route needs `Authorization: Bearer <INTERNAL_TOKEN>` (compared in constant time). */
-export function internalAuth(deps: CellDeps): MiddlewareHandler<ServiceHono> {
-  const expected = Buffer.from(`Bearer ${deps.env.INTERNAL_TOKEN}`);
-  return async (c, next) => {
-    const got = Buffer.from(c.req.header("authorization") ?? "");
-    if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
-      throw new DomainError("UNAUTHENTICATED", "the internal token is required");
-    }
-    await next();
-  };
-}
 
 /** Control routes for the catalog and tests, behind INTERNAL_TOKEN (CONTRACT.md). */
 export function internalRoutes(deps: CellDeps): Hono<ServiceHono> {
