@@ -1,7 +1,13 @@
 import { type DomainEvent, domainEvent, type RoutingSnapshot, routingSnapshot } from "@homeroute/contracts";
 import { ensureStream, streamName } from "@homeroute/events";
 import type { Logger } from "@homeroute/service-kit";
-import { AckPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from "@nats-io/jetstream";
 
 // Keeps each tenant's DR standby in its DR region (DESIGN §8; CONTRACT.md: the first allowed
 // region other than the event's home), and in its other allowed regions too (see standbyRegions). A durable consumer of its own per region stream delivers
@@ -24,6 +30,7 @@ export interface StandbyOptions {
 export class StandbyForwarder {
   private snapshot: RoutingSnapshot | null = null;
   private running = true;
+  private readonly consuming = new Set<ConsumerMessages>();
   forwarded = 0;
 
   constructor(private readonly o: StandbyOptions) {}
@@ -61,22 +68,56 @@ export class StandbyForwarder {
 
   stop(): void {
     this.running = false;
+    for (const m of this.consuming) m.stop();
   }
 
+  /**
+   * Messages stream in as they are published (a pull that waited for a full batch or its expiry
+   * held the last writes before a migration cutover back by a second) and go out in batches of
+   * whatever arrived while the previous batch was being delivered.
+   */
   private async loop(
     region: string,
     consumer: Awaited<ReturnType<JetStreamClient["consumers"]["get"]>>,
   ): Promise<void> {
     while (this.running) {
+      const buffer: JsMsg[] = [];
+      const signal: { wake?: () => void } = {};
+      let ended = false;
       try {
-        const batch = await consumer.fetch({ max_messages: 500, expires: 1000 });
-        const msgs: JsMsg[] = [];
-        for await (const m of batch) msgs.push(m);
-        if (msgs.length > 0) await this.forward(region, msgs);
+        const messages = await consumer.consume({ max_messages: 1000 });
+        this.consuming.add(messages);
+        const reader = (async () => {
+          try {
+            for await (const m of messages) {
+              buffer.push(m);
+              signal.wake?.();
+            }
+          } catch {
+            // the connection closed under the iterator; the outer loop consumes again
+          } finally {
+            ended = true;
+            this.consuming.delete(messages);
+            signal.wake?.();
+          }
+        })();
+        while (this.running && !(ended && buffer.length === 0)) {
+          if (buffer.length === 0) {
+            await new Promise<void>((r) => {
+              signal.wake = r;
+              setTimeout(r, 1000);
+            });
+            signal.wake = undefined;
+          }
+          const batch = buffer.splice(0, 500);
+          if (batch.length > 0) await this.forward(region, batch);
+        }
+        messages.stop();
+        await reader;
       } catch (e) {
-        this.o.log.error("standby: fetch failed", { region, error: (e as Error).message });
-        await new Promise((r) => setTimeout(r, 500));
+        this.o.log.error("standby: consume failed", { region, error: (e as Error).message });
       }
+      if (this.running) await new Promise((r) => setTimeout(r, 500));
     }
   }
 

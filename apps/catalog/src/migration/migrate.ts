@@ -1,5 +1,6 @@
 import { allowsPlacement, DomainError } from "@homeroute/contracts";
 import { uuidv7 } from "@homeroute/ids";
+import type { TransactionSql } from "postgres";
 import { appendCatalogAudit } from "../audit.js";
 import { cellCall } from "../cells.js";
 import type { CatalogDeps } from "../deps.js";
@@ -25,6 +26,7 @@ interface Head {
 }
 interface Checksums {
   tables: { name: string; count: number; checksum: string }[];
+  auditChain?: { ok: boolean; checked: number; firstBrokenAt?: unknown };
 }
 
 const STEP_TIMEOUT_MS = 30_000;
@@ -118,22 +120,50 @@ export async function startMigration(
   return { migrationId, status: "PLANNED" };
 }
 
+interface MigrationRef {
+  migrationId: string;
+  tenantId: string;
+  source: string;
+  target: string;
+  actor: Actor;
+}
+
+/** Records a step and audits it in one transaction: every step of a migration is an audit event. */
 async function step(
   deps: CatalogDeps,
-  migrationId: string,
+  m: MigrationRef,
   status: string,
   timings: Record<string, number>,
   extra: Record<string, unknown> = {},
 ) {
-  await deps.sql`
-    UPDATE tenant_region_migration SET status = ${status}, step_timings = ${deps.sql.json(timings)},
-      cutover_at = CASE WHEN ${status} = 'CUTOVER' THEN now() ELSE cutover_at END,
-      completed_at = CASE WHEN ${status} IN ('COMPLETED', 'ROLLED_BACK') THEN now() ELSE completed_at END,
-      validation_summary = coalesce(${extra.validation ? deps.sql.json(extra.validation as never) : null}, validation_summary),
-      error_message = coalesce(${(extra.error as string | undefined) ?? null}, error_message),
-      write_freeze_ms = coalesce(${(extra.writeFreezeMs as number | undefined) ?? null}, write_freeze_ms)
-    WHERE migration_id = ${migrationId}
-      AND (status <> 'ROLLBACK_REQUESTED' OR ${status} = 'ROLLED_BACK')`;
+  await deps.sql.begin(async (tx) => {
+    const changed = await tx`
+      UPDATE tenant_region_migration SET status = ${status}, step_timings = ${tx.json(timings)},
+        cutover_at = CASE WHEN ${status} = 'CUTOVER' THEN now() ELSE cutover_at END,
+        completed_at = CASE WHEN ${status} IN ('COMPLETED', 'ROLLED_BACK') THEN now() ELSE completed_at END,
+        validation_summary = coalesce(${extra.validation ? tx.json(extra.validation as never) : null}, validation_summary),
+        error_message = coalesce(${(extra.error as string | undefined) ?? null}, error_message),
+        write_freeze_ms = coalesce(${(extra.writeFreezeMs as number | undefined) ?? null}, write_freeze_ms)
+      WHERE migration_id = ${m.migrationId}
+        AND (status <> 'ROLLBACK_REQUESTED' OR ${status} = 'ROLLED_BACK') RETURNING 1`;
+    if (changed.length === 0) return;
+    const { validation, ...rest } = extra as { validation?: { valid: boolean } };
+    await appendCatalogAudit(tx, {
+      actorId: m.actor.actorId,
+      actionType: `tenant.migrate.${status.toLowerCase()}`,
+      tenantId: m.tenantId,
+      targetRegion: m.target,
+      outcome: "ACCEPTED",
+      correlationId: m.actor.correlationId,
+      metadata: {
+        migrationId: m.migrationId,
+        fromRegion: m.source,
+        stepTimings: timings,
+        ...(validation ? { valid: validation.valid } : {}),
+        ...rest,
+      },
+    });
+  });
 }
 
 /** A region that does not answer for this long ends the migration (rolled back), not the timeout. */
@@ -185,6 +215,7 @@ async function runMigration(
 ): Promise<void> {
   const t0 = Date.now();
   const timings: Record<string, number> = {};
+  const ref: MigrationRef = { migrationId, tenantId, source, target, actor };
   const fence = (region: string, body: Record<string, unknown>) =>
     cellCall(deps, region, "PUT", `/internal/v1/fences/tenant:${tenantId}`, body);
   let frozenAt = 0;
@@ -201,18 +232,10 @@ async function runMigration(
     await fence(source, unfenced);
     deps.kickSync();
     timings.rollbackMs = Date.now() - t0;
-    await step(deps, migrationId, "ROLLED_BACK", timings, {
+    await step(deps, ref, "ROLLED_BACK", timings, {
       error,
       writeFreezeMs: frozenAt ? Date.now() - frozenAt : null,
-    });
-    await appendCatalogAudit(deps.sql, {
-      actorId: actor.actorId,
-      actionType: "tenant.migrate.rolled_back",
-      tenantId,
-      targetRegion: target,
-      outcome: "ACCEPTED",
-      correlationId: actor.correlationId,
-      metadata: { migrationId, error },
+      newEpoch: epoch + 2,
     });
   };
   const seen = reachability();
@@ -233,20 +256,26 @@ async function runMigration(
 
     // COPYING: the target's standby catches up while the source keeps writing: it is ready when it
     // holds everything (idle source) or has applied events written after the copy began (busy source).
-    await step(deps, migrationId, "COPYING", timings);
+    await step(deps, ref, "COPYING", timings);
     const copyStarted = Date.now();
-    const copyDeadline = copyStarted + STEP_TIMEOUT_MS;
+    // A big tenant's copy takes as long as it takes; a copy that stops moving is what fails.
+    let copyDeadline = copyStarted + STEP_TIMEOUT_MS;
+    let lastCopied: string | null | undefined;
     const copied = async () => {
       if (await caughtUp(deps, tenantId, source, target, seen)) return true;
       const prog = seen(
         target,
         await cellCall<Progress>(deps, target, "GET", `/internal/v1/standby/${tenantId}`),
       );
+      if (prog && prog.body.lastEventId !== lastCopied) {
+        lastCopied = prog.body.lastEventId;
+        copyDeadline = Date.now() + STEP_TIMEOUT_MS;
+      }
       return prog?.body.lastEventAt ? Date.parse(prog.body.lastEventAt) >= copyStarted : false;
     };
     while (!(await copied())) {
-      if (Date.now() > copyDeadline || (await isRollbackRequested()))
-        return rollBack("the copy did not catch up");
+      if (Date.now() > copyDeadline) return rollBack("the copy stopped making progress");
+      if (await isRollbackRequested()) return rollBack("rollback requested");
       await sleep(100);
     }
     timings.copyMs = Date.now() - t0;
@@ -257,7 +286,7 @@ async function runMigration(
     await deps.sql`UPDATE region_write_epoch SET epoch = ${epoch + 1}, status = 'MIGRATING', updated_at = now()
     WHERE logical_scope = ${`tenant:${tenantId}`}`;
     frozenAt = Date.now();
-    await step(deps, migrationId, "CUTOVER", timings);
+    await step(deps, ref, "CUTOVER", timings);
     const ack = await fence(source, migrating);
     if (!ack || ack.status !== 200) return rollBack("the source did not acknowledge the cutover fence");
     const drainDeadline = Date.now() + STEP_TIMEOUT_MS;
@@ -268,7 +297,7 @@ async function runMigration(
     timings.cutoverMs = Date.now() - t0;
 
     // VALIDATING: counts and content checksums per table on both sides.
-    await step(deps, migrationId, "VALIDATING", timings);
+    await step(deps, ref, "VALIDATING", timings);
     const [a, b] = await Promise.all([
       cellCall<Checksums>(
         deps,
@@ -298,12 +327,15 @@ async function runMigration(
         targetChecksum: t?.checksum ?? "",
       };
     });
-    const valid = tables.every(
-      (x) => x.sourceCount === x.targetCount && x.sourceChecksum === x.targetChecksum,
-    );
+    // The audit chain must verify on both sides: the target's is the one regulators read next.
+    const auditChains = { source: a.body.auditChain ?? null, target: b.body.auditChain ?? null };
+    const valid =
+      tables.every((x) => x.sourceCount === x.targetCount && x.sourceChecksum === x.targetChecksum) &&
+      auditChains.source?.ok === true &&
+      auditChains.target?.ok === true;
     timings.validateMs = Date.now() - t0;
     if (!valid || (await isRollbackRequested())) {
-      await step(deps, migrationId, "VALIDATING", timings, { validation: { tables, valid } });
+      await step(deps, ref, "VALIDATING", timings, { validation: { tables, valid, auditChains } });
       return rollBack(valid ? "rollback requested" : "counts or checksums differ");
     }
 
@@ -321,23 +353,11 @@ async function runMigration(
     await fence(source, live);
     deps.kickSync();
     timings.completedMs = Date.now() - t0;
-    await step(deps, migrationId, "COMPLETED", timings, {
-      validation: { tables, valid },
-      writeFreezeMs: Date.now() - frozenAt,
-    });
-    await appendCatalogAudit(deps.sql, {
-      actorId: actor.actorId,
-      actionType: "tenant.migrate.completed",
-      tenantId,
-      targetRegion: target,
-      outcome: "ACCEPTED",
-      correlationId: actor.correlationId,
-      metadata: {
-        migrationId,
-        fromRegion: source,
-        newEpoch: epoch + 1,
-        writeFreezeMs: Date.now() - frozenAt,
-      },
+    const writeFreezeMs = Date.now() - frozenAt;
+    await step(deps, ref, "COMPLETED", timings, {
+      validation: { tables, valid, auditChains },
+      writeFreezeMs,
+      newEpoch: epoch + 1,
     });
   }
 }
@@ -401,6 +421,7 @@ export async function recoverMigrations(deps: CatalogDeps): Promise<number> {
       if (f && f.active_region === m.target_region && f.status === "WRITABLE") {
         await tx`UPDATE tenant_region_migration SET status = 'COMPLETED', completed_at = now(),
           error_message = 'completed at recovery: the cutover had committed' WHERE migration_id = ${m.migration_id}`;
+        await auditRecovery(tx, m, "COMPLETED");
         return;
       }
       const unfenced = { activeRegion: m.source_region, epoch: (f?.epoch ?? 1) + 1, status: "WRITABLE" };
@@ -411,8 +432,27 @@ export async function recoverMigrations(deps: CatalogDeps): Promise<number> {
       await queueCellCall(tx, m.target_region, "PUT", `/internal/v1/fences/tenant:${m.tenant_id}`, unfenced);
       await tx`UPDATE tenant_region_migration SET status = 'ROLLED_BACK', completed_at = now(),
         error_message = 'rolled back at recovery: the orchestrator stopped mid-way' WHERE migration_id = ${m.migration_id}`;
+      await auditRecovery(tx, m, "ROLLED_BACK", unfenced.epoch);
       await publishSnapshot(tx);
     });
   }
   return stuck.length;
+}
+
+/** The catalog itself (no operator) finished the migration; the audit row says so. */
+function auditRecovery(
+  tx: TransactionSql,
+  m: { migration_id: string; tenant_id: string; source_region: string; target_region: string },
+  status: "COMPLETED" | "ROLLED_BACK",
+  newEpoch?: number,
+) {
+  return appendCatalogAudit(tx, {
+    actorId: null,
+    actionType: `tenant.migrate.${status.toLowerCase()}`,
+    tenantId: m.tenant_id,
+    targetRegion: m.target_region,
+    outcome: "ACCEPTED",
+    correlationId: m.migration_id,
+    metadata: { migrationId: m.migration_id, fromRegion: m.source_region, atRecovery: true, newEpoch },
+  });
 }

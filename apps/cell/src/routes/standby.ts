@@ -1,4 +1,5 @@
 import { DomainError, domainEvent } from "@homeroute/contracts";
+import { verifyAuditChain } from "@homeroute/db/cell";
 import { uuidv7 } from "@homeroute/ids";
 import { jsonBody, parseWith, type ServiceHono } from "@homeroute/service-kit";
 import { Hono } from "hono";
@@ -94,8 +95,23 @@ export function standbyRoutes(deps: CellDeps): Hono<ServiceHono> {
         deps.sql`SELECT count(*)::int AS n, md5(string_agg(concat_ws('|', user_id, role), ','
           ORDER BY user_id, role)) AS sum FROM authorization_grant WHERE tenant_id = ${tenantId}`,
       ),
+      // The audit trail of the tenant's commands: the same events in both copies (each side chains
+      // them with its own hashes, so the chain is verified per side, not compared).
+      q(
+        "global_audit_event",
+        deps.sql`SELECT count(*)::int AS n, md5(string_agg(concat_ws('|', command_id, action_type, aggregate_type,
+          aggregate_id, aggregate_version, region_epoch, home_region, (extract(epoch FROM occurred_at) * 1000000)::bigint),
+          ',' ORDER BY command_id, aggregate_id, aggregate_version)) AS sum
+        FROM global_audit_event WHERE tenant_id = ${tenantId} AND command_id IS NOT NULL`,
+      ),
+      q(
+        "tenant_registration",
+        deps.sql`SELECT count(*)::int AS n, md5(string_agg(concat_ws('|', tenant_id, name, residency_policy), ','))
+          AS sum FROM tenant_registration WHERE tenant_id = ${tenantId}`,
+      ),
     ]);
-    return c.json({ tenantId, region: deps.region, tables });
+    const auditChain = await verifyAuditChain(deps.sql, tenantId);
+    return c.json({ tenantId, region: deps.region, tables, auditChain });
   });
 
   app.get("/internal/v1/conflicts", async (c) => {

@@ -19,12 +19,22 @@ export interface ApplyOutcome {
 }
 
 export async function applyStandbyEvents(deps: CellDeps, events: DomainEvent[]): Promise<ApplyOutcome> {
-  const out: ApplyOutcome = { applied: 0, skipped: 0, conflicts: 0 };
-  for (const e of events) {
-    const r = await deps.sql.begin((tx) => applyOne(deps, tx, e));
-    out[r]++;
+  // One transaction per batch: a migration's bulk copy arrives through here, and a commit per
+  // event capped it at a few hundred rows a second.
+  try {
+    return await deps.sql.begin(async (tx) => {
+      const out: ApplyOutcome = { applied: 0, skipped: 0, conflicts: 0 };
+      for (const e of events) out[await applyOne(deps, tx, e)]++;
+      return out;
+    });
+  } catch (error) {
+    if (events.length === 1) throw error;
+    // One event the batch could not take must not hold back those before it: one by one, so the
+    // progress reported is exactly what committed, and the failure still reaches the sender.
+    const out: ApplyOutcome = { applied: 0, skipped: 0, conflicts: 0 };
+    for (const e of events) out[await deps.sql.begin((tx) => applyOne(deps, tx, e))]++;
+    return out;
   }
-  return out;
 }
 
 async function applyOne(deps: CellDeps, tx: TransactionSql, e: DomainEvent): Promise<keyof ApplyOutcome> {
