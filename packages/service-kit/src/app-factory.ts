@@ -2,7 +2,9 @@ import { DomainError, problemOf } from "@homeroute/contracts";
 import { uuidv7 } from "@homeroute/ids";
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import type { Registry } from "prom-client";
 import type { Logger } from "./log.js";
+import { METRICS_CONTENT_TYPE, metricsText } from "./metrics.js";
 import { problemResponse } from "./problem.js";
 import type { ServiceHono } from "./types.js";
 
@@ -16,6 +18,8 @@ export interface ServiceInfo {
   /** The region this process serves (a cell) or sits in (the catalog). */
   region: string;
   log: Logger;
+  /** When given, `GET /metrics` serves it (open, like /healthz: see docs/metrics.md). */
+  registry?: Registry;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -101,6 +105,12 @@ export function createHono(deps: ServiceInfo, limits: BodyLimits = {}): Hono<Ser
     return problemResponse(c, problemOf("INTERNAL", "internal error"));
   });
   app.notFound((c) => problemResponse(c, problemOf("NOT_FOUND", "no such route")));
+  const registry = deps.registry;
+  if (registry) {
+    app.get("/metrics", async (c) =>
+      c.body(await metricsText(registry), 200, { "content-type": METRICS_CONTENT_TYPE }),
+    );
+  }
   return app;
 }
 

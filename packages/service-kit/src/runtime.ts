@@ -1,7 +1,9 @@
 import { createServer, type Server } from "node:http";
 import { type ServerType, serve } from "@hono/node-server";
 import postgres, { type Options, type Sql } from "postgres";
+import type { Registry } from "prom-client";
 import { exitWhenParentDies } from "./lifecycle.js";
+import { enableProcessMetrics, METRICS_CONTENT_TYPE, metricsText } from "./metrics.js";
 
 // What every Node service of homeroute does the same way: its Postgres client, its listening
 // socket, a tiny status endpoint for background workers, and its process lifecycle.
@@ -52,11 +54,15 @@ export async function listen(
   };
 }
 
-/** GET /status (JSON from `status`) and /healthz, for workers without an HTTP API (relay, projector). */
+/**
+ * GET /status (JSON from `status`), /healthz and, with a registry, /metrics: for workers without an
+ * HTTP API (relay, projector).
+ */
 export async function serveStatus(
   status: () => Promise<unknown>,
   port: number,
   host: string,
+  registry?: Registry,
 ): Promise<Listening> {
   const server: Server = createServer((req, res) => {
     if (req.url === "/healthz") {
@@ -69,6 +75,12 @@ export async function serveStatus(
         .catch(() =>
           res.writeHead(503, { "content-type": "application/json" }).end('{"code":"REGION_UNAVAILABLE"}'),
         );
+      return;
+    }
+    if (req.url === "/metrics" && registry) {
+      metricsText(registry)
+        .then((text) => res.writeHead(200, { "content-type": METRICS_CONTENT_TYPE }).end(text))
+        .catch(() => res.writeHead(500, { "content-type": "text/plain" }).end("metrics unavailable\n"));
       return;
     }
     res
@@ -88,6 +100,7 @@ export async function serveStatus(
 /** A service's main: start it, stop it cleanly on SIGINT/SIGTERM, exit 1 with the reason if it cannot start. */
 export async function runService(start: () => Promise<{ close(): Promise<void> }>): Promise<void> {
   exitWhenParentDies();
+  enableProcessMetrics();
   try {
     const running = await start();
     const stop = async () => {
