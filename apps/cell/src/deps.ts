@@ -2,6 +2,7 @@ import { createLogger, createSql, type Logger } from "@homeroute/service-kit";
 import type { Sql } from "postgres";
 import { type CellEnv, displayPrefixFor } from "./env.js";
 import { createObjectStore, type ObjectStore } from "./evidence/object-store.js";
+import { type CellMetrics, createCellMetrics } from "./metrics.js";
 
 /** Everything a request needs, built once per process (never per request). */
 export interface CellDeps {
@@ -12,11 +13,14 @@ export interface CellDeps {
   objectStore: ObjectStore;
   log: Logger;
   jwtKey: Uint8Array;
+  metrics: CellMetrics;
+  /** Served at GET /metrics by the app factory. */
+  registry: CellMetrics["registry"];
 }
 
 export function createCellDeps(env: CellEnv): CellDeps {
   const sql = createSql(env.DATABASE_URL, { max: env.DB_POOL_MAX, transform: { undefined: null } });
-
+  const metrics = createCellMetrics(env.REGION, sql);
   return {
     env,
     region: env.REGION,
@@ -25,5 +29,7 @@ export function createCellDeps(env: CellEnv): CellDeps {
     objectStore: createObjectStore(env.OBJECT_STORE_DIR, env.REGION),
     log: createLogger(env.LOG_LEVEL),
     jwtKey: new TextEncoder().encode(env.AUTH_JWT_SECRET),
+    metrics,
+    registry: metrics.registry,
   };
 }
