@@ -9,6 +9,7 @@ import type { Sql } from "postgres";
 import { applyEvent, type Change } from "./apply.js";
 import { buildBatch, pushToEdge } from "./edge-push.js";
 import type { ProjectorEnv } from "./env.js";
+import { type StandbyLag, standbyLag } from "./metrics.js";
 import { StandbyForwarder } from "./standby.js";
 
 // Durable JetStream consumers, one per source region's stream. Every event is validated with the
@@ -25,6 +26,8 @@ export interface ProjectorStatus {
   pendingEdgeChanges: number;
   standbyForwarded: number;
   standbyPending: Record<string, number>;
+  /** Per source region: seconds the DR standbys trail its stream (0 caught up, null unknown). */
+  replicationLagSeconds: Record<string, number | null>;
   lastPushError: string | null;
 }
 
@@ -199,6 +202,12 @@ export class Projector {
     return this.flushing;
   }
 
+  /** How far the DR standbys trail each source region's stream; empty without standbys. */
+  async standbyLag(): Promise<Record<string, StandbyLag | null>> {
+    if (!this.standby || !this.nc) return {};
+    return standbyLag(await jetstreamManager(this.nc), this.env.SUBJECT_ROOT, this.env.REGIONS);
+  }
+
   async status(): Promise<ProjectorStatus> {
     const rows = await this.sql<{ region: string; as_of: Date; last_stream_seq: number }[]>`
       SELECT region, as_of, last_stream_seq FROM region_watermark`;
@@ -211,6 +220,7 @@ export class Projector {
         lastStreamSeq: r.last_stream_seq,
       };
     }
+    const lag = await this.standbyLag().catch(() => ({}) as Record<string, StandbyLag | null>);
     return {
       regions,
       applied: this.applied,
@@ -219,6 +229,9 @@ export class Projector {
       standbyForwarded: this.standby?.forwarded ?? 0,
       standbyPending:
         this.standby && this.nc ? await this.standby.pending(await jetstreamManager(this.nc)) : {},
+      replicationLagSeconds: Object.fromEntries(
+        Object.entries(lag).map(([r, l]) => [r, l?.lagSeconds ?? null]),
+      ),
       lastPushError: this.lastPushError,
     };
   }

@@ -1,5 +1,6 @@
 import { serveStatus } from "@homeroute/service-kit";
 import type { RelayEnv } from "./env.js";
+import { createRelayMetrics } from "./metrics.js";
 import { Relay } from "./relay.js";
 
 export interface RunningRelay {
@@ -8,11 +9,12 @@ export interface RunningRelay {
   close(): Promise<void>;
 }
 
-/** The relay plus its status endpoint (backlog, oldest unpublished age): GET /status, /healthz. */
+/** The relay plus its status endpoint (backlog, oldest unpublished age): GET /status, /healthz, /metrics. */
 export async function startRelay(env: RelayEnv): Promise<RunningRelay> {
   const relay = new Relay(env);
   await relay.start();
-  const http = await serveStatus(() => relay.status(), env.PORT, env.HOST);
+  const registry = createRelayMetrics(relay, env.REGION);
+  const http = await serveStatus(() => relay.status(), env.PORT, env.HOST, registry);
   return {
     relay,
     url: http.url,
