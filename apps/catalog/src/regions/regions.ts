@@ -120,13 +120,19 @@ export function startHealthLoop(deps: CatalogDeps): { stop(): void } {
           await fetch(`${deps.env.PROJECTOR_URL}/status`, { signal: AbortSignal.timeout(1000) })
         ).json()) as {
           regions: Record<string, { lagSeconds: number | null }>;
+          replicationLagSeconds?: Record<string, number | null>;
         };
         for (const [region, r] of Object.entries(s.regions)) {
           if (r.lagSeconds !== null)
             deps.metrics.projectionLagSeconds.set(region, Math.round(r.lagSeconds * 10) / 10);
         }
+        for (const [region, lag] of Object.entries(s.replicationLagSeconds ?? {})) {
+          if (lag === null) deps.metrics.replicationLagSeconds.delete(region);
+          else deps.metrics.replicationLagSeconds.set(region, Math.round(lag * 10) / 10);
+        }
       } catch {
         deps.metrics.projectionLagSeconds.clear();
+        deps.metrics.replicationLagSeconds.clear();
       }
     }
   };
