@@ -3,6 +3,7 @@ import { uuidv7 } from "@homeroute/ids";
 import { Hono } from "hono";
 import { edgeConfig } from "./env.js";
 import type { EdgeHono } from "./hono.js";
+import { countEdge } from "./metrics.js";
 import { problemResponse } from "./problem.js";
 import { caseRoutes } from "./routes/cases.js";
 import { controlPlaneRoutes } from "./routes/control-plane.js";
@@ -46,6 +47,12 @@ export function createEdgeApp(): Hono<EdgeHono> {
     c.set("correlationId", correlationId);
     c.set("edgeRegion", edgeRegion);
     await next();
+    countEdge("homeroute_edge_requests_total", {
+      edge_region: edgeRegion,
+      route: c.req.routePath,
+      method: c.req.method,
+      status: String(c.res.status),
+    });
     // Responses proxied from a cell have immutable headers; rebuild once if needed.
     try {
       c.res.headers.set("x-correlation-id", correlationId);

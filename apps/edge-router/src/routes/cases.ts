@@ -20,6 +20,7 @@ import { verifyBearer } from "../auth.js";
 import { edgeConfig } from "../env.js";
 import { forwardToCell, isOwnershipMiss } from "../forward.js";
 import type { EdgeHono } from "../hono.js";
+import { countEdge, countRead } from "../metrics.js";
 import { parseJson, parseWith } from "../problem.js";
 import { cachedRoles } from "../projections/authz-cache.js";
 import { type CaseEntry, freshness, keys } from "../projections/store.js";
@@ -113,6 +114,12 @@ async function route(
   if (await isOwnershipMiss(res)) {
     const refreshed = await getRouting(c.env, cfg, { force: true, waitUntil });
     const again = resolveHome(refreshed.snapshot, tenantId, caseId);
+    countEdge("homeroute_edge_routing_errors_total", {
+      edge_region: out.edgeRegion,
+      requested_region: target.homeRegion,
+      expected_region: again?.homeRegion ?? "unknown",
+      code: res.status === 421 ? "WRONG_REGION" : "STALE_REGION_EPOCH",
+    });
     if (again && (again.homeRegion !== target.homeRegion || again.epoch !== target.epoch)) {
       routing = refreshed;
       target = again;
@@ -120,6 +127,8 @@ async function route(
       retried = true;
     }
   }
+  countEdge("homeroute_edge_routing_lookups_total", { edge_region: out.edgeRegion, source: routing.source });
+  if (!isWrite) countRead(c, "home", false);
   const headers = new Headers(res.headers);
   if (!headers.has("x-home-region")) headers.set("x-home-region", target.homeRegion);
   if (!headers.has("x-region-epoch")) headers.set("x-region-epoch", String(target.epoch));
@@ -162,6 +171,7 @@ async function readFromProjection(c: Context<EdgeHono>): Promise<Response | null
     cfg.PUBLIC_STALE_AFTER_SECONDS,
     String(entry.view.updatedAt),
   );
+  countRead(c, "edge_projection", dataFreshness.stale);
   c.header("x-home-region", entry.homeRegion);
   c.header("x-served-by-region", c.get("edgeRegion"));
   c.header("x-read-source", "edge_projection");

@@ -2,6 +2,7 @@ import { DomainError, routingSnapshot } from "@homeroute/contracts";
 import { Hono } from "hono";
 import { edgeConfig } from "../env.js";
 import type { EdgeHono } from "../hono.js";
+import { renderEdgeMetrics } from "../metrics.js";
 import { parseJson, parseWith } from "../problem.js";
 import { edgeBatchSchema, writeBatch } from "../projections/store.js";
 import { acceptPushedSnapshot } from "../routing/snapshot-cache.js";
@@ -13,7 +14,10 @@ function timingSafeEqualStr(a: string, b: string): boolean {
   return diff === 0;
 }
 
-/** The catalog pushes each new routing snapshot here (authenticated with INTERNAL_TOKEN). */
+/**
+ * The catalog pushes each new routing snapshot here, the projector its projections, and Prometheus
+ * scrapes this isolate's counters (all authenticated with INTERNAL_TOKEN).
+ */
 export function internalRoutes(): Hono<EdgeHono> {
   const app = new Hono<EdgeHono>();
   app.use("/internal/*", async (c, next) => {
@@ -28,6 +32,9 @@ export function internalRoutes(): Hono<EdgeHono> {
     const accepted = await acceptPushedSnapshot(c.env, snapshot);
     return c.json({ accepted, version: snapshot.version });
   });
+  app.get("/internal/v1/metrics", (c) =>
+    c.body(renderEdgeMetrics(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
+  );
   app.put("/internal/v1/projections", async (c) => {
     const batch = parseWith(edgeBatchSchema, parseJson(await c.req.text()), "body");
     await writeBatch(c.env, batch);

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { edgeConfig } from "../env.js";
 import type { EdgeHono } from "../hono.js";
+import { countRead } from "../metrics.js";
 import { freshness, keys, type PublicEntry } from "../projections/store.js";
 
 const params = z.object({ tenantId: z.uuid(), caseNumber: z.string().regex(/^[A-Z]{2,8}-\d{4}-\d{8}$/) });
@@ -43,6 +44,7 @@ export function publicRoutes(): Hono<EdgeHono> {
       cfg.PUBLIC_STALE_AFTER_SECONDS,
       entry.updatedAt,
     );
+    countRead(c, "edge_projection", dataFreshness.stale);
     c.header("x-home-region", entry.homeRegion);
     c.header("x-served-by-region", c.get("edgeRegion"));
     return c.json({
