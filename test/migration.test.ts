@@ -1,4 +1,5 @@
 import { uuidv7 } from "@homeroute/ids";
+import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EventPipeline, startEventPipeline } from "./support/event-pipeline.js";
 import { createAtCell, edgeCall, type Planet, placeTenant, startPlanet } from "./support/planet.js";
@@ -47,14 +48,37 @@ describe("tenant migration", () => {
     expect(w.headers.get("x-served-by-region")).toBe("ap-sg");
   });
 
-  it("moves a tenant while a load generator writes: every acknowledged write is at the target, counts and checksums equal", async () => {
+  it("moves a tenant of 5,000 cases and its evidence while a load generator writes: every acknowledged write is at the target, counts and checksums equal", async () => {
     const t = await placeTenant(p, "ap-sg", "APAC_SHARED", ["reporter"]);
-    for (let i = 0; i < 10; i++) {
-      await Promise.all(
-        Array.from({ length: 10 }, () =>
-          edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, { token: t.tokens.reporter }),
-        ),
-      );
+    let next = 0;
+    const seeded: string[] = [];
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < 5000) {
+          next++;
+          const r = await createAtCell(p, "ap-sg", t.tenantId, t.tokens.reporter!, newCase);
+          expect(r.status).toBe(201);
+          seeded.push(((await r.json()) as { caseId: string }).caseId);
+        }
+      }),
+    );
+    // Evidence: metadata travels with the events, the bytes with the migration's blob copy.
+    const blobs: { key: string; bytes: string }[] = [];
+    for (const caseId of seeded.slice(0, 3)) {
+      const bytes = `scanned letter for ${caseId}`;
+      const r = await fetch(`${p.cells["ap-sg"]!.url}/v1/tenants/${t.tenantId}/cases/${caseId}/evidence`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${t.tokens.reporter}`,
+          "idempotency-key": uuidv7(),
+          "content-type": "application/pdf",
+          "x-evidence-filename": "letter.pdf",
+        },
+        body: bytes,
+      });
+      expect(r.status).toBe(201);
+      const body = (await r.json()) as { evidenceId: string };
+      blobs.push({ key: `${t.tenantId}/${caseId}/${body.evidenceId}`, bytes });
     }
     const acked: string[] = [];
     const outcomes: Record<string, number> = {};
@@ -98,7 +122,30 @@ describe("tenant migration", () => {
       expect(table.sourceCount).toBe(table.targetCount);
       expect(table.sourceChecksum).toBe(table.targetChecksum);
     }
+    expect(done.validation.auditChains.target.ok).toBe(true);
+    expect(done.validation.tables.map((x: { name: string }) => x.name)).toEqual(
+      expect.arrayContaining(["regulatory_case", "evidence_object", "evidence_blob", "global_audit_event"]),
+    );
+    expect(
+      done.validation.tables.find((x: { name: string }) => x.name === "regulatory_case").targetCount,
+    ).toBeGreaterThanOrEqual(5000);
     expect(done.writeFreezeMs).toBeGreaterThanOrEqual(0);
+    // The blobs are in the target region's store, byte for byte.
+    for (const b of blobs) {
+      const held = await p.cells["ap-id"]!.deps.objectStore.get(b.key);
+      expect(held && new TextDecoder().decode(held)).toBe(b.bytes);
+    }
+    // Every step is an audit event of the catalog.
+    const steps = await p.catalog.deps.sql<{ action_type: string }[]>`
+      SELECT action_type FROM catalog_audit_event WHERE tenant_id = ${t.tenantId}
+        AND action_type LIKE 'tenant.migrate%' ORDER BY occurred_at, audit_event_id`;
+    expect(steps.map((r) => r.action_type)).toEqual([
+      "tenant.migrate.planned",
+      "tenant.migrate.copying",
+      "tenant.migrate.cutover",
+      "tenant.migrate.validating",
+      "tenant.migrate.completed",
+    ]);
     console.info(
       `migration: ${JSON.stringify({ stepTimings: done.stepTimings, writeFreezeMs: done.writeFreezeMs, outcomes })}`,
     );
@@ -116,7 +163,7 @@ describe("tenant migration", () => {
       token: t.tokens.reporter,
     });
     expect(after.headers.get("x-served-by-region")).toBe("ap-id");
-  }, 90_000);
+  }, 180_000);
 
   it("the target killed during COPYING: automatic rollback, the source stays authoritative, one writer per epoch", async () => {
     const t = await placeTenant(p, "ap-sg", "APAC_SHARED", ["reporter"]);
@@ -166,6 +213,87 @@ describe("tenant migration", () => {
     expect(checkSingleWriter(await collectHistory(p, t.tenantId))).toEqual([]);
   }, 60_000);
 
+  it("the source killed during CUTOVER: the migration rolls back, never two writers, no acknowledged write lost", async () => {
+    const t = await placeTenant(p, "ap-sg", "APAC_SHARED", ["reporter"]);
+    for (let i = 0; i < 20; i++)
+      await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, { token: t.tokens.reporter });
+    const acked: string[] = [];
+    let running = true;
+    const load = (async () => {
+      while (running) {
+        const r = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+          token: t.tokens.reporter,
+        });
+        if (r.status === 201) acked.push(r.body.caseId);
+        else await new Promise((res) => setTimeout(res, 50));
+      }
+    })();
+    // Hold the source's fence row: the cutover's fence at the source cannot land, so the migration
+    // sits in CUTOVER, and the source dies there.
+    const source = p.cells["ap-sg"]!;
+    const holder = postgres(source.deps.env.DATABASE_URL, { max: 1, onnotice: () => {} });
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const lock = holder
+      .begin(async (tx) => {
+        await tx`SELECT 1 FROM region_write_epoch WHERE logical_scope = ${`tenant:${t.tenantId}`} FOR UPDATE`;
+        await held;
+      })
+      .catch(() => {});
+    try {
+      const started = await edgeCall(
+        p,
+        "POST",
+        `/v1/ops/tenants/${t.tenantId}/migrations`,
+        { targetRegion: "ap-id", reason: "source dies" },
+        { token: p.opsToken },
+      );
+      expect(started.status).toBe(202);
+      await until(
+        "CUTOVER",
+        async () => (await migration(started.body.migrationId)).body.status === "CUTOVER",
+        20_000,
+      );
+      await p.stopCell("ap-sg");
+      release();
+      await lock;
+      const done = await until(
+        "finished",
+        async () => {
+          const m = await migration(started.body.migrationId);
+          return ["COMPLETED", "ROLLED_BACK"].includes(m.body.status) ? m.body : null;
+        },
+        30_000,
+      );
+      expect(done.status).toBe("ROLLED_BACK");
+      // Back up, the source is the one writer again, at the fresh epoch.
+      await p.restartCell("ap-sg");
+      p.catalog.deps.kickSync();
+      const w = await until("writable again", async () => {
+        const r = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+          token: t.tokens.reporter,
+        });
+        return r.status === 201 ? r : null;
+      });
+      expect(w.headers.get("x-served-by-region")).toBe("ap-sg");
+      const target = await createAtCell(p, "ap-id", t.tenantId, t.tokens.reporter!, newCase);
+      expect(target.status).toBe(421);
+    } finally {
+      running = false;
+      release();
+      await load;
+      await holder.end();
+    }
+    const rows = await p.cells["ap-sg"]!.deps
+      .sql`SELECT case_id FROM regulatory_case WHERE tenant_id = ${t.tenantId}`;
+    const atSource = new Set(rows.map((r) => r.case_id));
+    expect(acked.filter((id) => !atSource.has(id))).toEqual([]);
+    const { checkSingleWriter, collectHistory } = await import("./support/history.js");
+    expect(checkSingleWriter(await collectHistory(p, t.tenantId))).toEqual([]);
+  }, 90_000);
+
   it("refuses a target outside the tenant's policy (451)", async () => {
     const t = await placeTenant(p, "ap-sg", "APAC_SHARED", ["reporter"]);
     const r = await edgeCall(
@@ -178,38 +306,65 @@ describe("tenant migration", () => {
     expect(r.status).toBe(451);
   });
 
-  it("rolls back on request: the source stays authoritative at a fresh epoch", async () => {
+  it("rolls back on request: the source stays authoritative at a fresh epoch; the target is a standby again, nothing more", async () => {
     const t = await placeTenant(p, "ap-sg", "APAC_SHARED", ["reporter"]);
-    const started = await edgeCall(
-      p,
-      "POST",
-      `/v1/ops/tenants/${t.tenantId}/migrations`,
-      { targetRegion: "ap-id", reason: "try" },
-      {
-        token: p.opsToken,
-      },
-    );
-    const rb = await edgeCall(
-      p,
-      "POST",
-      `/v1/ops/migrations/${started.body.migrationId}/rollback`,
-      {},
-      { token: p.opsToken },
-    );
-    if (rb.status === 200) {
+    await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, { token: t.tokens.reporter });
+    // The copy cannot finish while the standby gets nothing: the migration waits in COPYING.
+    await ev.stopProjector();
+    try {
+      await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, { token: t.tokens.reporter });
+      const started = await edgeCall(
+        p,
+        "POST",
+        `/v1/ops/tenants/${t.tenantId}/migrations`,
+        { targetRegion: "ap-id", reason: "try" },
+        { token: p.opsToken },
+      );
+      await until(
+        "COPYING",
+        async () => (await migration(started.body.migrationId)).body.status === "COPYING",
+      );
+      const rb = await edgeCall(
+        p,
+        "POST",
+        `/v1/ops/migrations/${started.body.migrationId}/rollback`,
+        {},
+        { token: p.opsToken },
+      );
+      expect(rb.status).toBe(200);
       const done = await until("rolled back", async () => {
         const m = await migration(started.body.migrationId);
         return ["COMPLETED", "ROLLED_BACK"].includes(m.body.status) ? m.body : null;
       });
       expect(done.status).toBe("ROLLED_BACK");
-      const w = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+      const again = await edgeCall(
+        p,
+        "POST",
+        `/v1/ops/migrations/${started.body.migrationId}/rollback`,
+        {},
+        { token: p.opsToken },
+      );
+      expect(again.body.code).toBe("INVALID_TRANSITION");
+    } finally {
+      await ev.startProjectorAgain();
+    }
+    const w = await until("writable", async () => {
+      const r = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
         token: t.tokens.reporter,
       });
-      expect(w.status).toBe(201);
-      expect(w.headers.get("x-served-by-region")).toBe("ap-sg");
-    } else {
-      // Too late to roll back (already past COPYING): the answer says so.
-      expect(rb.body.code).toBe("INVALID_TRANSITION");
-    }
+      return r.status === 201 ? r : null;
+    });
+    expect(w.headers.get("x-served-by-region")).toBe("ap-sg");
+    // The target keeps the tenant's standby copy it had before (its DR copy): never writable, and
+    // never holding a row the source does not have.
+    expect((await createAtCell(p, "ap-id", t.tenantId, t.tokens.reporter!, newCase)).status).toBe(421);
+    const ids = async (region: string) =>
+      new Set(
+        (
+          await p.cells[region]!.deps.sql`SELECT case_id FROM regulatory_case WHERE tenant_id = ${t.tenantId}`
+        ).map((r) => r.case_id as string),
+      );
+    const [src, dst] = [await ids("ap-sg"), await ids("ap-id")];
+    expect([...dst].filter((id) => !src.has(id))).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import type { Hono } from "hono";
 import type { CellDeps } from "./deps.js";
 import { tenantRequestMetrics } from "./metrics.js";
 import { caseRoutes } from "./routes/cases.js";
+import { evidenceBlobRoutes } from "./routes/evidence-blobs.js";
 import { grantRoutes } from "./routes/grants.js";
 import { internalRoutes } from "./routes/internal.js";
 import { standbyRoutes } from "./routes/standby.js";
@@ -26,6 +27,7 @@ export function createApp(deps: CellDeps): Hono<ServiceHono> {
   app.use("/v1/tenants/:tenantId/*", tenantRequestMetrics(deps.region, deps.metrics));
   app.route("/", internalRoutes(deps));
   app.route("/", standbyRoutes(deps));
+  app.route("/", evidenceBlobRoutes(deps));
   app.route("/", caseRoutes(deps));
   app.route("/", grantRoutes(deps));
   return app;

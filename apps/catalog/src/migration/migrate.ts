@@ -1,4 +1,4 @@
-import { allowsPlacement, DomainError } from "@homeroute/contracts";
+import { DomainError, firstRefusal, residencyViolation } from "@homeroute/contracts";
 import { uuidv7 } from "@homeroute/ids";
 import type { TransactionSql } from "postgres";
 import { appendCatalogAudit } from "../audit.js";
@@ -45,7 +45,13 @@ export async function startMigration(
     JOIN region_write_epoch f ON f.logical_scope = 'tenant:' || a.tenant_id WHERE a.tenant_id = ${tenantId}`;
   if (!t) throw new DomainError("NOT_FOUND", "unknown tenant");
   const policy = await loadPolicy(deps.sql, t.residency_policy);
-  if (!allowsPlacement(policy, body.targetRegion)) {
+  // The target must be allowed for the tenant's rows and for its evidence blobs, which move with
+  // it: a target whose store the policy does not allow refuses the whole migration up front.
+  const refusal = firstRefusal(policy, [
+    { sink: "migration_target", targetRegion: body.targetRegion },
+    { sink: "evidence_blob_store", targetRegion: body.targetRegion },
+  ]);
+  if (refusal) {
     deps.metrics.countResidencyViolation(policy.policyCode, body.targetRegion);
     await appendCatalogAudit(deps.sql, {
       actorId: actor.actorId,
@@ -54,16 +60,9 @@ export async function startMigration(
       targetRegion: body.targetRegion,
       outcome: "REFUSED",
       correlationId: actor.correlationId,
-      metadata: { reason: "RESIDENCY_VIOLATION", policy: policy.policyCode },
+      metadata: { reason: "RESIDENCY_VIOLATION", policy: policy.policyCode, sink: refusal.sink },
     });
-    throw new DomainError(
-      "RESIDENCY_VIOLATION",
-      `policy ${policy.policyCode} does not allow ${body.targetRegion}`,
-      {
-        policy: policy.policyCode,
-        targetRegion: body.targetRegion,
-      },
-    );
+    throw residencyViolation(refusal);
   }
   if (body.targetRegion === t.active_region) {
     throw new DomainError("INVALID_TRANSITION", `${body.targetRegion} is already the tenant's home`, {
@@ -246,6 +245,23 @@ async function runMigration(
     else throw e;
   }
 
+  /** The target pulls the blobs it lacks; validation's evidence_blob row says if any are missing. */
+  async function copyBlobs(): Promise<void> {
+    const sourceUrl = deps.env.CELL_URLS[source];
+    if (!sourceUrl) return;
+    seen(
+      target,
+      await cellCall(
+        deps,
+        target,
+        "POST",
+        `/internal/v1/tenants/${tenantId}/evidence-blobs/copy`,
+        { sourceUrl },
+        30_000,
+      ),
+    );
+  }
+
   async function orchestrate(): Promise<void> {
     const isRollbackRequested = async () => {
       const [m] = await deps.sql<
@@ -278,6 +294,7 @@ async function runMigration(
       if (await isRollbackRequested()) return rollBack("rollback requested");
       await sleep(100);
     }
+    await copyBlobs();
     timings.copyMs = Date.now() - t0;
     if (await isRollbackRequested()) return rollBack("rollback requested");
 
@@ -294,6 +311,7 @@ async function runMigration(
       if (Date.now() > drainDeadline) return rollBack("the source's last writes did not reach the target");
       await sleep(20);
     }
+    await copyBlobs(); // only what was attached since the first pass
     timings.cutoverMs = Date.now() - t0;
 
     // VALIDATING: counts and content checksums per table on both sides.

@@ -4,7 +4,7 @@ import { runCatalogCommand } from "../command.js";
 import type { CatalogDeps } from "../deps.js";
 import type { Actor } from "../placement/place-tenant.js";
 import { publishSnapshot } from "../snapshot/publish.js";
-import { queueCellCall } from "../sync/cell-sync.js";
+import { queueCellCall, retryRegionNow } from "../sync/cell-sync.js";
 
 export interface RegionView {
   region: string;
@@ -93,15 +93,22 @@ export async function setRegionMode(deps: CatalogDeps, region: string, body: Reg
 
 /** Probes each cell's /readyz; a success is the region's heartbeat. */
 export function startHealthLoop(deps: CatalogDeps): { stop(): void } {
+  const unreachable = new Set<string>();
   const probe = async () => {
     for (const [region, url] of Object.entries(deps.env.CELL_URLS)) {
       try {
         const res = await fetch(`${url}/readyz`, {
           signal: AbortSignal.timeout(deps.env.HEALTH_INTERVAL_MS),
         });
-        if (res.ok) await deps.sql`UPDATE region SET last_heartbeat_at = now() WHERE code = ${region}`;
+        if (res.ok) {
+          await deps.sql`UPDATE region SET last_heartbeat_at = now() WHERE code = ${region}`;
+          // Back from an outage: the fences queued for it (a rollback's unfence, a promotion's
+          // fence) go now, not after the retry backoff they grew while it was away.
+          if (unreachable.delete(region)) await retryRegionNow(deps, region);
+        } else unreachable.add(region);
       } catch {
         // Unreachable: the heartbeat ages and the region reads as unhealthy.
+        unreachable.add(region);
       }
     }
     for (const [region, url] of Object.entries(deps.env.RELAY_URLS)) {

@@ -107,3 +107,10 @@ export function startSyncLoop(deps: CatalogDeps): { kick(): void; stop(): Promis
     },
   };
 }
+
+/** Makes a region's undelivered calls due now (it answered again) and wakes the sender. */
+export async function retryRegionNow(deps: CatalogDeps, region: string): Promise<void> {
+  await deps.sql`
+    UPDATE cell_sync_task SET next_attempt_at = now() WHERE region = ${region} AND done_at IS NULL`;
+  deps.kickSync();
+}

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { iso } from "../cases/view.js";
 import type { CellDeps } from "../deps.js";
 import { applyStandbyEvents } from "../standby/apply-events.js";
+import { blobsHeld } from "./evidence-blobs.js";
 
 /** DR standby, conflicts and promotion support (internal: app.ts puts them behind internalAuth). */
 export function standbyRoutes(deps: CellDeps): Hono<ServiceHono> {
@@ -111,6 +112,7 @@ export function standbyRoutes(deps: CellDeps): Hono<ServiceHono> {
       ),
     ]);
     const auditChain = await verifyAuditChain(deps.sql, tenantId);
+    tables.push(await blobsHeld(deps, tenantId));
     return c.json({ tenantId, region: deps.region, tables, auditChain });
   });
 
