@@ -294,6 +294,39 @@ describe("tenant migration", () => {
     expect(checkSingleWriter(await collectHistory(p, t.tenantId))).toEqual([]);
   }, 90_000);
 
+  it("a tampered audit chain stops the migration before the freeze: rolled back, the source still writable", async () => {
+    const t = await placeTenant(p, "ap-sg", "APAC_SHARED", ["reporter"]);
+    for (let i = 0; i < 3; i++)
+      await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, { token: t.tokens.reporter });
+    // A superuser rewrites one audit row behind the triggers' back, at the source.
+    await p.cells["ap-sg"]!.deps.sql.begin(async (tx) => {
+      await tx`SET LOCAL session_replication_role = replica`;
+      await tx`UPDATE global_audit_event SET metadata = jsonb_set(metadata, '{payload,category}', '"forged"')
+        WHERE tenant_id = ${t.tenantId} AND chain_seq = 2`;
+    });
+    const started = await edgeCall(
+      p,
+      "POST",
+      `/v1/ops/tenants/${t.tenantId}/migrations`,
+      { targetRegion: "ap-id", reason: "tampered" },
+      { token: p.opsToken },
+    );
+    const done = await until("finished", async () => {
+      const m = await migration(started.body.migrationId);
+      return ["COMPLETED", "ROLLED_BACK"].includes(m.body.status) ? m.body : null;
+    });
+    expect(done.status).toBe("ROLLED_BACK");
+    expect(done.errorMessage).toMatch(/audit chain is broken.*chainSeq":2/);
+    expect(done.cutoverAt).toBeNull();
+    const w = await until("writable", async () => {
+      const r = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+        token: t.tokens.reporter,
+      });
+      return r.status === 201 ? r : null;
+    });
+    expect(w.headers.get("x-served-by-region")).toBe("ap-sg");
+  });
+
   it("refuses a target outside the tenant's policy (451)", async () => {
     const t = await placeTenant(p, "ap-sg", "APAC_SHARED", ["reporter"]);
     const r = await edgeCall(

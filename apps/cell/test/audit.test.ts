@@ -41,7 +41,7 @@ describe("append-only hash-chained audit", () => {
   it("links every event to the previous one per tenant, and the chain verifies", async () => {
     const r = await verifyAuditChain(h.sql, t.tenantId);
     // 6 bootstrap grants + 5 creates + 5 transitions
-    expect(r).toEqual({ ok: true, checked: 16 });
+    expect(r).toMatchObject({ ok: true, checked: 16 });
     const rows =
       await h.sql`SELECT chain_seq, prev_hash, hash FROM global_audit_event WHERE tenant_id = ${t.tenantId} ORDER BY chain_seq`;
     expect(rows[0]!.prev_hash).toBe("0".repeat(64));

@@ -240,7 +240,7 @@ export class Projector {
     if (this.timer) clearInterval(this.timer);
     if (this.policyTimer) clearInterval(this.policyTimer);
     for (const c of this.consumers) c.stop();
-    this.standby?.stop();
+    await this.standby?.stop();
     await this.flush().catch(() => {});
     // Bounded: a drain can wait on a pull request in flight; shutting down must not hang.
     await Promise.race([this.nc?.drain().catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);

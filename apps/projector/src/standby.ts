@@ -16,6 +16,7 @@ import {
 // region (ID_STRICT, EU_GDPR) have no standby: their events are acknowledged and not copied.
 
 const DURABLE = "dr-standby";
+const ACK_WAIT_NS = 10e9;
 const decoder = new TextDecoder();
 
 export interface StandbyOptions {
@@ -31,6 +32,9 @@ export class StandbyForwarder {
   private snapshot: RoutingSnapshot | null = null;
   private running = true;
   private readonly consuming = new Set<ConsumerMessages>();
+  private readonly loops: Promise<void>[] = [];
+  private refreshedAt = 0;
+  private readonly wakers = new Set<() => void>();
   forwarded = 0;
 
   constructor(private readonly o: StandbyOptions) {}
@@ -38,17 +42,21 @@ export class StandbyForwarder {
   async start(jsm: JetStreamManager, js: JetStreamClient): Promise<void> {
     for (const region of this.o.regions) {
       const stream = await ensureStream(jsm, this.o.root, region);
+      // A batch one projector took and never acknowledged (it crashed) comes back after ack_wait;
+      // until then the standby has a gap, so ack_wait is kept short (a batch takes well under it).
       try {
-        await jsm.consumers.info(stream, DURABLE);
+        const info = await jsm.consumers.info(stream, DURABLE);
+        if (info.config.ack_wait !== ACK_WAIT_NS)
+          await jsm.consumers.update(stream, DURABLE, { ack_wait: ACK_WAIT_NS });
       } catch {
         await jsm.consumers.add(stream, {
           durable_name: DURABLE,
           ack_policy: AckPolicy.Explicit,
-          ack_wait: 30e9,
+          ack_wait: ACK_WAIT_NS,
         });
       }
       const consumer = await js.consumers.get(stream, DURABLE);
-      void this.loop(region, consumer);
+      this.loops.push(this.loop(region, consumer));
     }
   }
 
@@ -66,9 +74,16 @@ export class StandbyForwarder {
     return out;
   }
 
-  stop(): void {
+  /**
+   * Stops taking messages, lets the batch in flight finish and be acknowledged, and hands back the
+   * ones not yet sent so the next projector gets them at once, in order: a standby must not be
+   * left with a gap that only closes when ack_wait runs out.
+   */
+  async stop(): Promise<void> {
     this.running = false;
     for (const m of this.consuming) m.stop();
+    for (const w of this.wakers) w();
+    await Promise.all(this.loops);
   }
 
   /**
@@ -105,15 +120,19 @@ export class StandbyForwarder {
           if (buffer.length === 0) {
             await new Promise<void>((r) => {
               signal.wake = r;
+              this.wakers.add(r);
               setTimeout(r, 1000);
             });
+            if (signal.wake) this.wakers.delete(signal.wake);
             signal.wake = undefined;
           }
+          if (!this.running) break;
           const batch = buffer.splice(0, 500);
-          if (batch.length > 0) await this.forward(region, batch);
+          if (batch.length > 0) await this.forwardInOrder(region, batch, buffer);
         }
         messages.stop();
         await reader;
+        for (const m of buffer.splice(0)) m.nak();
       } catch (e) {
         this.o.log.error("standby: consume failed", { region, error: (e as Error).message });
       }
@@ -121,18 +140,25 @@ export class StandbyForwarder {
     }
   }
 
-  private async forward(region: string, msgs: JsMsg[]): Promise<void> {
+  /** Sends each target its events; acks what every target took; returns what must be retried. */
+  private async forward(region: string, msgs: JsMsg[]): Promise<JsMsg[]> {
     const byTarget = new Map<string, { events: DomainEvent[]; msgs: JsMsg[] }>();
     const skip: JsMsg[] = [];
+    // A tenant the catalog's snapshot does not show (yet, or the catalog is unreachable) is not
+    // skipped: its standby copy would silently miss the event.
+    const unknown: JsMsg[] = [];
     for (const m of msgs) {
       if (m.subject.includes(".heartbeat.")) {
         skip.push(m);
         continue;
       }
       const parsed = domainEvent.safeParse(JSON.parse(decoder.decode(m.data)));
-      const targets = parsed.success
-        ? (await this.standbyRegions(parsed.data)).filter((r) => this.o.cellUrls[r])
-        : [];
+      const regions = parsed.success ? await this.standbyRegions(parsed.data) : [];
+      if (regions === null) {
+        unknown.push(m);
+        continue;
+      }
+      const targets = regions.filter((r) => this.o.cellUrls[r]);
       if (!parsed.success || targets.length === 0) {
         skip.push(m);
         continue;
@@ -163,8 +189,28 @@ export class StandbyForwarder {
       }
     }
     const sent = new Set([...byTarget.values()].flatMap((g) => g.msgs));
-    // Redelivered later, to every target again: applying is idempotent by version.
-    for (const m of sent) failed.has(m) ? m.nak(1000) : m.ack();
+    for (const m of sent) if (!failed.has(m)) m.ack();
+    return [...sent, ...unknown].filter((m) => failed.has(m) || unknown.includes(m));
+  }
+
+  /**
+   * Delivers a batch before anything after it: a failed delivery is retried in place (the messages
+   * behind it kept alive with working()), never nak'd and overtaken — a status change applied
+   * before the creation it follows would be dropped by the standby's version check. The price: a
+   * standby region that stays down holds back this stream's copies to the others until it returns.
+   */
+  private async forwardInOrder(region: string, batch: JsMsg[], behind: JsMsg[]): Promise<void> {
+    let pending = batch;
+    for (let attempt = 0; ; attempt++) {
+      pending = await this.forward(region, pending);
+      if (pending.length === 0) return;
+      if (!this.running) {
+        for (const m of pending) m.nak();
+        return;
+      }
+      for (const m of [...pending, ...behind]) m.working();
+      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
+    }
   }
 
   /**
@@ -172,17 +218,22 @@ export class StandbyForwarder {
    * (the first of them) and the others, so that after a promotion the former home is itself a
    * caught-up standby to fail back to. Never a region outside the policy.
    */
-  private async standbyRegions(e: DomainEvent): Promise<string[]> {
+  private async standbyRegions(e: DomainEvent): Promise<string[] | null> {
     let tenant = this.snapshot?.tenants[e.tenantId];
     if (!tenant) {
       await this.refresh();
       tenant = this.snapshot?.tenants[e.tenantId];
     }
-    return tenant ? tenant.allowedRegions.filter((r) => r !== e.homeRegion) : [];
+    if (!tenant) return this.o.catalogUrl ? null : [];
+    return tenant.allowedRegions.filter((r) => r !== e.homeRegion);
   }
 
   async refresh(): Promise<void> {
     if (!this.o.catalogUrl) return;
+    // Once a second at most: a burst of events of an unknown tenant, or a catalog that is down,
+    // must not turn into a request per event.
+    if (Date.now() - this.refreshedAt < 1000) return;
+    this.refreshedAt = Date.now();
     try {
       const res = await fetch(`${this.o.catalogUrl}/internal/v1/routing-snapshot`, {
         headers: { authorization: `Bearer ${this.o.internalToken}` },

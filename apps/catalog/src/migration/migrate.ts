@@ -26,7 +26,12 @@ interface Head {
 }
 interface Checksums {
   tables: { name: string; count: number; checksum: string }[];
-  auditChain?: { ok: boolean; checked: number; firstBrokenAt?: unknown };
+  auditChain?: {
+    ok: boolean;
+    checked: number;
+    head?: { seq: number; hash: string };
+    firstBrokenAt?: unknown;
+  };
 }
 
 const STEP_TIMEOUT_MS = 30_000;
@@ -245,6 +250,23 @@ async function runMigration(
     else throw e;
   }
 
+  /** Counts, checksums and the audit chain of one side, the chain from a verified link on. */
+  async function checksums(region: string, from?: { body: Checksums } | null) {
+    const head = from?.body.auditChain?.head;
+    const query = head ? `?chainFromSeq=${head.seq}&chainFromHash=${head.hash}` : "";
+    return seen(
+      region,
+      await cellCall<Checksums>(
+        deps,
+        region,
+        "GET",
+        `/internal/v1/tenants/${tenantId}/checksums${query}`,
+        undefined,
+        30_000,
+      ),
+    );
+  }
+
   /** The target pulls the blobs it lacks; validation's evidence_blob row says if any are missing. */
   async function copyBlobs(): Promise<void> {
     const sourceUrl = deps.env.CELL_URLS[source];
@@ -298,13 +320,22 @@ async function runMigration(
     timings.copyMs = Date.now() - t0;
     if (await isRollbackRequested()) return rollBack("rollback requested");
 
+    // Before the freeze, both audit chains are verified in full; inside it, only the links added
+    // since (a broken chain stops the migration here, with the tenant still writable).
+    const chains = await Promise.all([checksums(source), checksums(target)]);
+    if (chains.some((x) => !x)) return rollBack("the audit chains could not be read before the cutover");
+    const broken = chains.find((x) => x?.body.auditChain?.ok !== true);
+    if (broken)
+      return rollBack(`an audit chain is broken: ${JSON.stringify(broken.body.auditChain?.firstBrokenAt)}`);
+    timings.chainsVerifiedMs = Date.now() - t0;
+
     // CUTOVER: fence the source (MIGRATING at epoch+1), drain, let the copy take the last events.
     const migrating = { activeRegion: source, epoch: epoch + 1, status: "MIGRATING" };
     await deps.sql`UPDATE region_write_epoch SET epoch = ${epoch + 1}, status = 'MIGRATING', updated_at = now()
     WHERE logical_scope = ${`tenant:${tenantId}`}`;
     frozenAt = Date.now();
     await step(deps, ref, "CUTOVER", timings);
-    const ack = await fence(source, migrating);
+    const [ack] = await Promise.all([fence(source, migrating), fence(target, migrating)]);
     if (!ack || ack.status !== 200) return rollBack("the source did not acknowledge the cutover fence");
     const drainDeadline = Date.now() + STEP_TIMEOUT_MS;
     while (!(await caughtUp(deps, tenantId, source, target, seen))) {
@@ -316,24 +347,7 @@ async function runMigration(
 
     // VALIDATING: counts and content checksums per table on both sides.
     await step(deps, ref, "VALIDATING", timings);
-    const [a, b] = await Promise.all([
-      cellCall<Checksums>(
-        deps,
-        source,
-        "GET",
-        `/internal/v1/tenants/${tenantId}/checksums`,
-        undefined,
-        10_000,
-      ),
-      cellCall<Checksums>(
-        deps,
-        target,
-        "GET",
-        `/internal/v1/tenants/${tenantId}/checksums`,
-        undefined,
-        10_000,
-      ),
-    ]);
+    const [a, b] = await Promise.all([checksums(source, chains[0]), checksums(target, chains[1])]);
     if (!a || !b) return rollBack("validation could not read both sides");
     const tables = a.body.tables.map((s) => {
       const t = b.body.tables.find((x) => x.name === s.name);
@@ -367,11 +381,17 @@ async function runMigration(
       await queueCellCall(tx, source, "PUT", `/internal/v1/fences/tenant:${tenantId}`, live);
       await publishSnapshot(tx);
     });
-    await fence(target, live);
-    await fence(source, live);
+    // The freeze ends when the target takes writes; the source's fence goes out alongside (it is
+    // already MIGRATING at this epoch, so it refuses writes either way).
+    let writeFreezeMs = 0;
+    await Promise.all([
+      fence(target, live).then(() => {
+        writeFreezeMs = Date.now() - frozenAt;
+      }),
+      fence(source, live),
+    ]);
     deps.kickSync();
     timings.completedMs = Date.now() - t0;
-    const writeFreezeMs = Date.now() - frozenAt;
     await step(deps, ref, "COMPLETED", timings, {
       validation: { tables, valid, auditChains },
       writeFreezeMs,

@@ -31,6 +31,13 @@ export function assertHomedHere(input: Pick<GateInput, "region" | "tenant" | "te
   const owner = input.tenantFence?.activeRegion ?? input.tenant?.homeRegion;
   if (owner === undefined) throw new DomainError("NOT_FOUND", "unknown tenant");
   if (owner !== input.region) {
+    // A migration's target hears of the cutover too: a request routed here by an edge that already
+    // sees the new home is told to retry shortly, not sent back to the frozen source.
+    if (input.tenantFence?.status === "MIGRATING") {
+      throw new DomainError("TENANT_MIGRATING", "the tenant is in a migration cutover", {
+        retryAfterSeconds: MIGRATING_RETRY_SECONDS,
+      });
+    }
     throw new DomainError("WRONG_REGION", `this cell (${input.region}) is not the tenant's home`, {
       homeRegion: owner,
     });

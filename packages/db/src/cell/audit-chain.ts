@@ -9,6 +9,8 @@ export const GENESIS_HASH = "0".repeat(64);
 export interface AuditVerifyResult {
   ok: boolean;
   checked: number;
+  /** The last link verified: a later check can start after it. */
+  head?: { seq: number; hash: string };
   firstBrokenAt?: { auditEventId: string; chainSeq: number; reason: string };
 }
 
@@ -24,16 +26,25 @@ interface ChainRow {
 
 const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 
-export async function verifyAuditChain(sql: Sql, tenantId: string): Promise<AuditVerifyResult> {
+/**
+ * Verifies the tenant's chain from genesis, or from a link a previous verification ended at
+ * (`after`): the links after it must follow from its hash.
+ */
+export async function verifyAuditChain(
+  sql: Sql,
+  tenantId: string,
+  after?: { seq: number; hash: string },
+): Promise<AuditVerifyResult> {
   const rows = await sql<ChainRow[]>`
     SELECT audit_event_id, chain_seq::text, prev_hash, hash, payload_hash, metadata::text AS metadata_text,
       ARRAY[audit_event_id::text, tenant_id::text, home_region, coalesce(region_epoch::text, ''),
         coalesce(actor_id::text, ''), action_type, aggregate_type, aggregate_id::text,
         coalesce(aggregate_version::text, ''), coalesce(command_id::text, ''), coalesce(correlation_id, ''),
         coalesce(causation_id, ''), (extract(epoch FROM occurred_at) * 1000000)::bigint::text] AS canonical_fields
-    FROM global_audit_event WHERE tenant_id = ${tenantId} ORDER BY global_audit_event.chain_seq`;
-  let prev = GENESIS_HASH;
-  let expectedSeq = 1;
+    FROM global_audit_event WHERE tenant_id = ${tenantId} AND chain_seq > ${after?.seq ?? 0}
+    ORDER BY global_audit_event.chain_seq`;
+  let prev = after?.hash ?? GENESIS_HASH;
+  let expectedSeq = (after?.seq ?? 0) + 1;
   for (const r of rows) {
     const broken = (reason: string): AuditVerifyResult => ({
       ok: false,
@@ -48,5 +59,9 @@ export async function verifyAuditChain(sql: Sql, tenantId: string): Promise<Audi
     prev = r.hash;
     expectedSeq++;
   }
-  return { ok: true, checked: rows.length };
+  return {
+    ok: true,
+    checked: expectedSeq - 1,
+    head: expectedSeq > 1 ? { seq: expectedSeq - 1, hash: prev } : undefined,
+  };
 }

@@ -1,0 +1,1 @@
+CREATE INDEX "ix_outbox_tenant_seq" ON "outbox_event" USING btree ("tenant_id","seq");
