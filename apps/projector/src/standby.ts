@@ -16,7 +16,10 @@ import {
 // region (ID_STRICT, EU_GDPR) have no standby: their events are acknowledged and not copied.
 
 const DURABLE = "dr-standby";
-const ACK_WAIT_NS = 10e9;
+// Short, because a batch a stopped projector had pulled but not yet seen (in flight when it
+// unsubscribed) comes back only when this runs out; batches being delivered are kept alive with
+// working() instead.
+const ACK_WAIT_NS = 3e9;
 const decoder = new TextDecoder();
 
 export interface StandbyOptions {
@@ -42,8 +45,8 @@ export class StandbyForwarder {
   async start(jsm: JetStreamManager, js: JetStreamClient): Promise<void> {
     for (const region of this.o.regions) {
       const stream = await ensureStream(jsm, this.o.root, region);
-      // A batch one projector took and never acknowledged (it crashed) comes back after ack_wait;
-      // until then the standby has a gap, so ack_wait is kept short (a batch takes well under it).
+      // A batch one projector took and never acknowledged comes back after ack_wait; until then
+      // the standby has a gap, so ack_wait is kept short.
       try {
         const info = await jsm.consumers.info(stream, DURABLE);
         if (info.config.ack_wait !== ACK_WAIT_NS)
@@ -202,7 +205,14 @@ export class StandbyForwarder {
   private async forwardInOrder(region: string, batch: JsMsg[], behind: JsMsg[]): Promise<void> {
     let pending = batch;
     for (let attempt = 0; ; attempt++) {
-      pending = await this.forward(region, pending);
+      const alive = setInterval(() => {
+        for (const m of [...pending, ...behind]) m.working();
+      }, 1000);
+      try {
+        pending = await this.forward(region, pending);
+      } finally {
+        clearInterval(alive);
+      }
       if (pending.length === 0) return;
       if (!this.running) {
         for (const m of pending) m.nak();

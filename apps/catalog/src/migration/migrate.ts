@@ -19,9 +19,11 @@ import { queueCellCall } from "../sync/cell-sync.js";
 interface Progress {
   lastEventId: string | null;
   lastEventAt: string | null;
+  appliedBySource?: Record<string, number>;
 }
 interface Head {
   lastEventId: string | null;
+  events?: number;
   unpublished: number;
 }
 interface Checksums {
@@ -186,13 +188,18 @@ function reachability() {
   };
 }
 
-async function caughtUp(
+/**
+ * The copy holds everything the source committed: nothing unrelayed, and the target took as many
+ * distinct events from the source as the source's outbox holds for the tenant. (The last event
+ * alone is not enough: a batch redelivered after a projector stopped can land after later ones.)
+ */
+async function copyState(
   deps: CatalogDeps,
   tenantId: string,
   source: string,
   target: string,
   seen: ReturnType<typeof reachability>,
-): Promise<boolean> {
+): Promise<{ complete: boolean; sourceEvents: number; applied: number } | null> {
   const head = seen(
     source,
     await cellCall<Head>(deps, source, "GET", `/internal/v1/tenants/${tenantId}/outbox-head`),
@@ -201,11 +208,20 @@ async function caughtUp(
     target,
     await cellCall<Progress>(deps, target, "GET", `/internal/v1/standby/${tenantId}`),
   );
-  if (!head || !prog) return false;
-  return (
-    head.body.unpublished === 0 &&
-    (head.body.lastEventId === null || head.body.lastEventId === prog.body.lastEventId)
-  );
+  if (!head || !prog) return null;
+  const sourceEvents = head.body.events ?? 0;
+  const applied = prog.body.appliedBySource?.[source] ?? 0;
+  return { complete: head.body.unpublished === 0 && applied >= sourceEvents, sourceEvents, applied };
+}
+
+async function caughtUp(
+  deps: CatalogDeps,
+  tenantId: string,
+  source: string,
+  target: string,
+  seen: ReturnType<typeof reachability>,
+): Promise<boolean> {
+  return (await copyState(deps, tenantId, source, target, seen))?.complete === true;
 }
 
 async function runMigration(
@@ -293,23 +309,24 @@ async function runMigration(
     };
 
     // COPYING: the target's standby catches up while the source keeps writing: it is ready when it
-    // holds everything (idle source) or has applied events written after the copy began (busy source).
+    // holds every event the source had committed when the copy began (a busy source is never
+    // idle; what arrives after that is the cutover's drain).
     await step(deps, ref, "COPYING", timings);
     const copyStarted = Date.now();
     // A big tenant's copy takes as long as it takes; a copy that stops moving is what fails.
     let copyDeadline = copyStarted + STEP_TIMEOUT_MS;
-    let lastCopied: string | null | undefined;
+    let lastApplied = -1;
+    let atStart: number | null = null;
     const copied = async () => {
-      if (await caughtUp(deps, tenantId, source, target, seen)) return true;
-      const prog = seen(
-        target,
-        await cellCall<Progress>(deps, target, "GET", `/internal/v1/standby/${tenantId}`),
-      );
-      if (prog && prog.body.lastEventId !== lastCopied) {
-        lastCopied = prog.body.lastEventId;
+      const state = await copyState(deps, tenantId, source, target, seen);
+      if (!state) return false;
+      if (state.complete) return true;
+      atStart ??= state.sourceEvents;
+      if (state.applied !== lastApplied) {
+        lastApplied = state.applied;
         copyDeadline = Date.now() + STEP_TIMEOUT_MS;
       }
-      return prog?.body.lastEventAt ? Date.parse(prog.body.lastEventAt) >= copyStarted : false;
+      return state.applied >= atStart;
     };
     while (!(await copied())) {
       if (Date.now() > copyDeadline) return rollBack("the copy stopped making progress");

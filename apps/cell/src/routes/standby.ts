@@ -32,6 +32,9 @@ export function standbyRoutes(deps: CellDeps): Hono<ServiceHono> {
     >`SELECT * FROM standby_progress WHERE tenant_id = ${tenantId}`;
     const [agg] = await deps.sql<{ cases: number }[]>`
       SELECT count(*)::int AS cases FROM regulatory_case WHERE tenant_id = ${tenantId}`;
+    const applied = await deps.sql<{ source_region: string; n: number }[]>`
+      SELECT source_region, count(*)::int AS n FROM standby_applied_event WHERE tenant_id = ${tenantId}
+      GROUP BY source_region`;
     return c.json({
       tenantId,
       region: deps.region,
@@ -40,6 +43,8 @@ export function standbyRoutes(deps: CellDeps): Hono<ServiceHono> {
       lastEventAt: p?.last_event_at ? iso(p.last_event_at) : null,
       lastAppliedAt: p?.last_applied_at ? iso(p.last_applied_at) : null,
       eventsApplied: p?.events_applied ?? 0,
+      /** Distinct events taken per source region (compare with that source's outbox count). */
+      appliedBySource: Object.fromEntries(applied.map((r) => [r.source_region, r.n])),
       cases: agg!.cases,
     });
   });
@@ -47,14 +52,19 @@ export function standbyRoutes(deps: CellDeps): Hono<ServiceHono> {
   /** What this cell has committed for a tenant, and how much of it is not yet relayed. */
   app.get("/internal/v1/tenants/:tenantId/outbox-head", async (c) => {
     const { tenantId } = parseWith(tenantParam, c.req.param(), "path");
-    const [h] = await deps.sql<{ last_event_id: string | null; last_at: Date | null; unpublished: number }[]>`
-      SELECT (SELECT event_id FROM outbox_event WHERE tenant_id = ${tenantId} ORDER BY seq DESC LIMIT 1) AS last_event_id,
-        (SELECT max(created_at) FROM outbox_event WHERE tenant_id = ${tenantId}) AS last_at,
-        (SELECT count(*)::int FROM outbox_event WHERE tenant_id = ${tenantId} AND published_at IS NULL) AS unpublished`;
+    const [h] = await deps.sql<
+      { last_event_id: string | null; last_at: Date | null; events: number; unpublished: number }[]
+    >`
+      SELECT h.event_id AS last_event_id, h.created_at AS last_at,
+        (SELECT count(*)::int FROM outbox_event WHERE tenant_id = ${tenantId}) AS events,
+        (SELECT count(*)::int FROM outbox_event WHERE tenant_id = ${tenantId} AND published_at IS NULL) AS unpublished
+      FROM (SELECT 1) one LEFT JOIN LATERAL (
+        SELECT event_id, created_at FROM outbox_event WHERE tenant_id = ${tenantId} ORDER BY seq DESC LIMIT 1) h ON true`;
     return c.json({
       tenantId,
       lastEventId: h!.last_event_id,
       lastCommittedAt: h!.last_at ? iso(h!.last_at) : null,
+      events: h!.events,
       unpublished: h!.unpublished,
     });
   });
@@ -111,7 +121,26 @@ export function standbyRoutes(deps: CellDeps): Hono<ServiceHono> {
           AS sum FROM tenant_registration WHERE tenant_id = ${tenantId}`,
       ),
     ]);
-    const auditChain = await verifyAuditChain(deps.sql, tenantId);
+    // A chain verified up to a link moments ago (before the cutover) is verified from that link
+    // on: the write freeze does not grow with the tenant's whole history.
+    const from = parseWith(
+      z.object({
+        chainFromSeq: z.coerce.number().int().min(0).optional(),
+        chainFromHash: z
+          .string()
+          .regex(/^[0-9a-f]{64}$/)
+          .optional(),
+      }),
+      c.req.query(),
+      "query",
+    );
+    const auditChain = await verifyAuditChain(
+      deps.sql,
+      tenantId,
+      from.chainFromSeq && from.chainFromHash
+        ? { seq: from.chainFromSeq, hash: from.chainFromHash }
+        : undefined,
+    );
     tables.push(await blobsHeld(deps, tenantId));
     return c.json({ tenantId, region: deps.region, tables, auditChain });
   });

@@ -61,6 +61,9 @@ async function applyOne(deps: CellDeps, tx: TransactionSql, e: DomainEvent): Pro
   }
   const changed = await applyToStandby(tx, e);
   await tx`
+    INSERT INTO standby_applied_event (tenant_id, event_id, source_region)
+    VALUES (${e.tenantId}, ${e.eventId}, ${e.homeRegion}) ON CONFLICT DO NOTHING`;
+  await tx`
     INSERT INTO standby_progress (tenant_id, source_region, last_event_id, last_event_at, last_applied_at, events_applied)
     VALUES (${e.tenantId}, ${e.homeRegion}, ${e.eventId}, ${e.occurredAt}, now(), 1)
     ON CONFLICT (tenant_id) DO UPDATE SET source_region = EXCLUDED.source_region, last_event_id = EXCLUDED.last_event_id,

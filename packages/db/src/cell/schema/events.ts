@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, bigserial, index, jsonb, pgTable, text, uuid } from "drizzle-orm/pg-core";
+import { bigint, bigserial, index, jsonb, pgTable, primaryKey, text, uuid } from "drizzle-orm/pg-core";
 import { tstz } from "./columns.js";
 
 /** Transactional outbox: written in the command's transaction, relayed to JetStream later. */
@@ -92,3 +92,21 @@ export const standbyProgress = pgTable("standby_progress", {
   lastAppliedAt: tstz(),
   eventsApplied: bigint({ mode: "number" }).notNull().default(0),
 });
+
+/**
+ * Every event a standby took, once: a migration compares this count per source with the source's
+ * outbox to know the copy has no gap (a redelivered batch can arrive after later events).
+ */
+export const standbyAppliedEvent = pgTable(
+  "standby_applied_event",
+  {
+    tenantId: uuid().notNull(),
+    eventId: uuid().notNull(),
+    sourceRegion: text().notNull(),
+    appliedAt: tstz().notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.eventId] }),
+    index("ix_standby_applied_source").on(t.tenantId, t.sourceRegion),
+  ],
+);
