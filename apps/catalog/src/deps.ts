@@ -34,7 +34,7 @@ export function createCatalogDeps(env: CatalogEnv): CatalogDeps {
     env,
     region: env.REGION,
     sql,
-    log: createLogger(env.LOG_LEVEL),
+    log: createLogger(env.LOG_LEVEL, "global"),
     topology: topologySchema.parse(JSON.parse(readFileSync(env.TOPOLOGY_FILE, "utf8"))),
     referenceData: referenceDataFile.parse(JSON.parse(readFileSync(env.REFERENCE_DATA_FILE, "utf8"))),
     jwtKey: new TextEncoder().encode(env.AUTH_JWT_SECRET),

@@ -1,4 +1,4 @@
-import { DomainError, problemOf, regionCode } from "@homeroute/contracts";
+import { DomainError, problemOf, redactForGlobalStore, regionCode } from "@homeroute/contracts";
 import { uuidv7 } from "@homeroute/ids";
 import { Hono } from "hono";
 import { edgeConfig } from "./env.js";
@@ -67,7 +67,12 @@ export function createEdgeApp(): Hono<EdgeHono> {
   app.onError((err, c) => {
     if (err instanceof DomainError)
       return problemResponse({ ...err.toProblem(), requestId: c.get("requestId") });
-    console.error(JSON.stringify({ msg: "unhandled", requestId: c.get("requestId"), error: String(err) }));
+    // Worker logs leave every region (Workers Logs / Logpush): redacted like the global services'.
+    console.error(
+      JSON.stringify(
+        redactForGlobalStore({ msg: "unhandled", requestId: c.get("requestId"), error: String(err) }),
+      ),
+    );
     return problemResponse({ ...problemOf("INTERNAL", "internal error"), requestId: c.get("requestId") });
   });
   app.notFound(() => problemResponse(problemOf("NOT_FOUND", "no such route")));

@@ -49,7 +49,7 @@ export class Projector {
 
   constructor(private readonly env: ProjectorEnv) {
     this.sql = createSql(env.DATABASE_URL, { max: 4 });
-    this.log = createLogger(env.LOG_LEVEL);
+    this.log = createLogger(env.LOG_LEVEL, "global");
   }
 
   async start(): Promise<void> {

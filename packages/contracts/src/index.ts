@@ -9,3 +9,4 @@ export * from "./events.js";
 export * from "./ops.js";
 export * from "./residency.js";
 export * from "./topology.js";
+export * from "./log-redaction.js";
