@@ -1,4 +1,4 @@
-import { domainEvent, routingSnapshot } from "@homeroute/contracts";
+import { domainEvent, firstRefusal, policyFromSnapshot, routingSnapshot } from "@homeroute/contracts";
 import { runMigrations } from "@homeroute/db";
 import { connectNats, ensureProjectorConsumer, ensureStream, projectorDurable } from "@homeroute/events";
 import { createLogger, createSql, type Logger } from "@homeroute/service-kit";
@@ -169,10 +169,16 @@ export class Projector {
       const s = routingSnapshot.parse(await res.json());
       const all = Object.keys(s.regions);
       for (const [tenantId, t] of Object.entries(s.tenants)) {
-        this.viewAllowed.set(
-          tenantId,
-          all.every((r) => t.allowedRegions.includes(r)),
+        // Edge KV is held in every region: a case view goes there only if every region may hold it.
+        const refusal = firstRefusal(
+          policyFromSnapshot(t),
+          all.map((r) => ({
+            sink: "edge_projection" as const,
+            fields: "personal" as const,
+            targetRegion: r,
+          })),
         );
+        this.viewAllowed.set(tenantId, refusal === null);
       }
     } catch {
       // keep the last known answer; unknown tenants get no edge view (fail closed)

@@ -1,4 +1,11 @@
-import { type DomainEvent, domainEvent, type RoutingSnapshot, routingSnapshot } from "@homeroute/contracts";
+import {
+  type DomainEvent,
+  decide,
+  domainEvent,
+  policyFromSnapshot,
+  type RoutingSnapshot,
+  routingSnapshot,
+} from "@homeroute/contracts";
 import { ensureStream, streamName } from "@homeroute/events";
 import type { Logger } from "@homeroute/service-kit";
 import {
@@ -235,7 +242,10 @@ export class StandbyForwarder {
       tenant = this.snapshot?.tenants[e.tenantId];
     }
     if (!tenant) return this.o.catalogUrl ? null : [];
-    return tenant.allowedRegions.filter((r) => r !== e.homeRegion);
+    const policy = policyFromSnapshot(tenant);
+    return Object.keys(this.o.cellUrls).filter(
+      (r) => r !== e.homeRegion && decide(policy, { sink: "standby_copy", targetRegion: r }).allowed,
+    );
   }
 
   async refresh(): Promise<void> {

@@ -342,3 +342,18 @@ export function drTargetOf(policy: ResidencyPolicy, homeRegion: string): string 
     ) ?? null
   );
 }
+
+/**
+ * The policy as far as a routing snapshot tells it (code and allowed regions): enough for the
+ * placement-shaped sinks (standby copies, edge projections). Everything the snapshot does not carry
+ * is fail-closed: no backup regions, no analytics, no cross-border export.
+ */
+export function policyFromSnapshot(t: { policy: string; allowedRegions: string[] }): ResidencyPolicy {
+  return {
+    policyCode: t.policy,
+    allowedRegions: t.allowedRegions,
+    backupRegions: [],
+    analyticsAllowed: false,
+    crossBorderExportAllowed: false,
+  };
+}
