@@ -17,7 +17,12 @@ export interface GrantChange {
 }
 export type Change = CaseChange | GrantChange;
 
-export async function applyEvent(tx: TransactionSql, e: DomainEvent): Promise<Change | null> {
+/** `keepPersonal`: whether this store may hold the tenant's personal fields (the summary). */
+export async function applyEvent(
+  tx: TransactionSql,
+  e: DomainEvent,
+  keepPersonal = false,
+): Promise<Change | null> {
   switch (e.type) {
     case "case.created": {
       const p = e.payload;
@@ -25,7 +30,7 @@ export async function applyEvent(tx: TransactionSql, e: DomainEvent): Promise<Ch
         INSERT INTO case_projection (tenant_id, case_id, case_number, home_region, region_epoch, status, public_status,
           version, category, country_code, summary, access_code_hash, created_at, updated_at)
         VALUES (${e.tenantId}, ${e.aggregateId}, ${p.caseNumber}, ${e.homeRegion}, ${e.regionEpoch}, ${p.status},
-          ${PUBLIC_STATUS_OF[p.status]}, ${e.aggregateVersion}, ${p.category}, ${p.countryCode}, ${p.summary},
+          ${PUBLIC_STATUS_OF[p.status]}, ${e.aggregateVersion}, ${p.category}, ${p.countryCode}, ${keepPersonal ? p.summary : null},
           ${p.accessCodeHash}, ${e.occurredAt}, ${e.occurredAt})
         ON CONFLICT (tenant_id, case_id) DO UPDATE SET
           case_number = coalesce(case_projection.case_number, EXCLUDED.case_number),

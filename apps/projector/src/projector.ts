@@ -1,4 +1,10 @@
-import { domainEvent, firstRefusal, policyFromSnapshot, routingSnapshot } from "@homeroute/contracts";
+import {
+  domainEvent,
+  firstRefusal,
+  policyFromSnapshot,
+  routingSnapshot,
+  scrubText,
+} from "@homeroute/contracts";
 import { runMigrations } from "@homeroute/db";
 import { connectNats, ensureProjectorConsumer, ensureStream, projectorDurable } from "@homeroute/events";
 import { createLogger, createSql, type Logger } from "@homeroute/service-kit";
@@ -31,6 +37,10 @@ export interface ProjectorStatus {
   lastPushError: string | null;
 }
 
+/** A rejected event's body may carry personal fields of a tenant this store may not hold. */
+const WITHHELD_BODY =
+  "(withheld: the body may carry personal fields; the event is in its home region's stream)";
+
 export class Projector {
   readonly sql: Sql;
   private readonly log: Logger;
@@ -41,6 +51,7 @@ export class Projector {
   private flushing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private policyTimer: NodeJS.Timeout | null = null;
+  private policiesFailedAt = 0;
   private viewAllowed = new Map<string, boolean>();
   applied = 0;
   rejected = 0;
@@ -128,12 +139,16 @@ export class Projector {
       this.rejected++;
       await this.sql`
         INSERT INTO rejected_event (stream_seq, region, subject, body, reason)
-        VALUES (${m.seq}, ${region}, ${m.subject}, ${text.slice(0, 10_000)}, ${parsed.error.message.slice(0, 2000)})`;
+        VALUES (${m.seq}, ${region}, ${m.subject}, ${WITHHELD_BODY}, ${scrubText(parsed.error.message).slice(0, 2000)})`;
       return;
     }
     const event = parsed.data;
+    // This read model serves every region, so it holds personal fields only of tenants whose
+    // policy lets their case view sit everywhere (unknown: ask the catalog, else fail closed).
+    if (!this.viewAllowed.has(event.tenantId)) await this.refreshPolicies();
+    const keepPersonal = this.viewAllowed.get(event.tenantId) === true;
     const change = await this.sql.begin(async (tx) => {
-      const c = await applyEvent(tx, event);
+      const c = await applyEvent(tx, event, keepPersonal);
       await this.advance(region, m.seq, event.recordedAt, tx);
       return c;
     });
@@ -161,6 +176,8 @@ export class Projector {
   /** The catalog's snapshot says which tenants' case views may be held at every edge. */
   private async refreshPolicies(): Promise<void> {
     if (!this.env.CATALOG_URL) return;
+    // A catalog that is down is asked at most once a second, not once per event (and its timeout).
+    if (Date.now() - this.policiesFailedAt < 1000) return;
     try {
       const res = await fetch(`${this.env.CATALOG_URL}/internal/v1/routing-snapshot`, {
         headers: { authorization: `Bearer ${this.env.INTERNAL_TOKEN}` },
@@ -182,6 +199,7 @@ export class Projector {
       }
     } catch {
       // keep the last known answer; unknown tenants get no edge view (fail closed)
+      this.policiesFailedAt = Date.now();
     }
   }
 
