@@ -46,7 +46,10 @@ export function createEdgeApp(): Hono<EdgeHono> {
     c.set("requestId", requestId);
     c.set("correlationId", correlationId);
     c.set("edgeRegion", edgeRegion);
+    const started = performance.now();
     await next();
+    // The edge's own share beside the cell's app/db (Server-Timing), for the latency report.
+    const edgeTiming = `edge;dur=${(performance.now() - started).toFixed(2)}`;
     countEdge("homeroute_edge_requests_total", {
       edge_region: edgeRegion,
       route: c.req.routePath,
@@ -57,10 +60,12 @@ export function createEdgeApp(): Hono<EdgeHono> {
     try {
       c.res.headers.set("x-correlation-id", correlationId);
       c.res.headers.set("x-edge-region", edgeRegion);
+      c.res.headers.append("server-timing", edgeTiming);
     } catch {
       const h = new Headers(c.res.headers);
       h.set("x-correlation-id", correlationId);
       h.set("x-edge-region", edgeRegion);
+      h.append("server-timing", edgeTiming);
       c.res = new Response(c.res.body, { status: c.res.status, headers: h });
     }
   });

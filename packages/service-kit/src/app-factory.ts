@@ -6,6 +6,7 @@ import type { Registry } from "prom-client";
 import type { Logger } from "./log.js";
 import { METRICS_CONTENT_TYPE, metricsText } from "./metrics.js";
 import { problemResponse } from "./problem.js";
+import { serverTimingHeader, withRequestTiming } from "./server-timing.js";
 import type { ServiceHono } from "./types.js";
 
 const CORRELATION_RE = /^[\w.:-]{1,128}$/;
@@ -57,14 +58,18 @@ export function createHono(deps: ServiceInfo, limits: BodyLimits = {}): Hono<Ser
     const isLarge = limits.large?.test(c.req.path) === true;
     const maxBytes = isLarge ? limits.large!.maxBytes : DEFAULT_BODY_LIMIT;
     const declared = c.req.header("content-length");
-    if (declared !== undefined && Number(declared) > maxBytes) {
-      c.res = tooLarge(c, maxBytes);
-    } else if (declared === undefined && c.req.method !== "GET" && c.req.method !== "HEAD") {
-      const refused = await (isLarge ? large : small)(c, next);
-      if (refused instanceof Response) c.res = refused;
-    } else {
-      await next();
-    }
+    const { timing, done } = withRequestTiming(async () => {
+      if (declared !== undefined && Number(declared) > maxBytes) {
+        c.res = tooLarge(c, maxBytes);
+      } else if (declared === undefined && c.req.method !== "GET" && c.req.method !== "HEAD") {
+        const refused = await (isLarge ? large : small)(c, next);
+        if (refused instanceof Response) c.res = refused;
+      } else {
+        await next();
+      }
+    });
+    await done;
+    c.res.headers.set("server-timing", serverTimingHeader(performance.now() - started, timing));
     c.res.headers.set("x-correlation-id", correlationId);
     c.res.headers.set("x-request-id", requestId);
     deps.log.request({

@@ -6,4 +6,5 @@ export * from "./log.js";
 export * from "./metrics.js";
 export * from "./problem.js";
 export * from "./runtime.js";
+export * from "./server-timing.js";
 export * from "./types.js";

@@ -1,6 +1,6 @@
 import { allows, DomainError, encodeConsistencyToken, type Permission } from "@homeroute/contracts";
 import { uuidv7 } from "@homeroute/ids";
-import { requestHash } from "@homeroute/service-kit";
+import { requestHash, timeDb } from "@homeroute/service-kit";
 import type { CellDeps } from "../deps.js";
 import { assertHomedHere, checkWriteGate, regionScope, tenantScope } from "../fences/write-gate.js";
 import type { WritePlan } from "./plan.js";
@@ -58,7 +58,7 @@ export async function executeCommand(
     taskId: meta.taskId,
   };
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const prelude = await readPrelude(deps, keys);
+    const prelude = await timeDb(() => readPrelude(deps, keys));
     if (prelude.command) {
       if (prelude.command.requestHash !== hash) {
         throw new DomainError(
@@ -90,7 +90,7 @@ export async function executeCommand(
     const plan = await decide({ prelude, epoch, now });
     let patch: Record<string, unknown> | null;
     try {
-      patch = await writePlan(deps, meta, hash, epoch, now, plan);
+      patch = await timeDb(() => writePlan(deps, meta, hash, epoch, now, plan));
     } catch (e) {
       // A concurrent request with the same key committed first: the next read replays it.
       if (isUniqueViolation(e, "command_log_tenant_id_command_id_pk")) continue;
