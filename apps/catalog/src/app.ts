@@ -4,6 +4,7 @@ import type { CatalogDeps } from "./deps.js";
 import { internalRoutes } from "./routes/internal.js";
 import { opsRoutes } from "./routes/ops.js";
 import { publicRoutes } from "./routes/public.js";
+import { reportRoutes } from "./routes/reports.js";
 
 export function createCatalogApp(deps: CatalogDeps): Hono<ServiceHono> {
   const app = createHono(deps);
@@ -19,5 +20,6 @@ export function createCatalogApp(deps: CatalogDeps): Hono<ServiceHono> {
   app.route("/", internalRoutes(deps));
   app.route("/", opsRoutes(deps));
   app.route("/", publicRoutes(deps));
+  app.route("/", reportRoutes(deps));
   return app;
 }

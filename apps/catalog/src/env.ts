@@ -32,6 +32,8 @@ export const catalogEnvSchema = z.object({
     .default("{}")
     .transform((s) => z.record(regionCode, z.url()).parse(JSON.parse(s))),
   PROJECTOR_URL: z.url().optional(),
+  /** The warehouse in the analytics region: reports are built there (GET /v1/reports/*). */
+  WAREHOUSE_URL: z.url().optional(),
   /** The edge's base URL; snapshots are pushed there as they are published. */
   EDGE_URL: z.url().optional(),
   /** Write lease length granted to cells (30 s in the simulation, seconds in tests). */

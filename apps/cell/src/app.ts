@@ -4,6 +4,7 @@ import type { Hono } from "hono";
 import type { CellDeps } from "./deps.js";
 import { tenantRequestMetrics } from "./metrics.js";
 import { caseRoutes } from "./routes/cases.js";
+import { countRoutes } from "./routes/counts.js";
 import { evidenceBlobRoutes } from "./routes/evidence-blobs.js";
 import { grantRoutes } from "./routes/grants.js";
 import { internalRoutes } from "./routes/internal.js";
@@ -29,6 +30,7 @@ export function createApp(deps: CellDeps): Hono<ServiceHono> {
   app.route("/", standbyRoutes(deps));
   app.route("/", evidenceBlobRoutes(deps));
   app.route("/", caseRoutes(deps));
+  app.route("/", countRoutes(deps));
   app.route("/", grantRoutes(deps));
   return app;
 }

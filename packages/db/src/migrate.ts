@@ -3,7 +3,7 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
 
-export type DatabaseKind = "cell" | "catalog" | "projector";
+export type DatabaseKind = "cell" | "catalog" | "projector" | "warehouse";
 
 export function migrationsFolder(kind: DatabaseKind): string {
   return fileURLToPath(new URL(`../drizzle/${kind}`, import.meta.url));

@@ -1,0 +1,54 @@
+import { DomainError } from "@homeroute/contracts";
+import { authenticate, parseWith, type ServiceHono } from "@homeroute/service-kit";
+import { Hono } from "hono";
+import { z } from "zod";
+import { cellCall } from "../cells.js";
+import type { CatalogDeps } from "../deps.js";
+
+interface CellCounts {
+  region: string;
+  counts: { policyCode: string; status: string; cases: number }[];
+}
+
+/**
+ * `GET /v1/reports/cases-by-status` (CONTRACT.md), through the edge's /v1/reports proxy. The
+ * warehouse builds and keeps the report; the catalog adds what only it can reach — each cell's own
+ * counts, for the reconciliation the report carries — and a replay (`?snapshotId=`) is passed
+ * through byte for byte.
+ */
+export function reportRoutes(deps: CatalogDeps): Hono<ServiceHono> {
+  const app = new Hono<ServiceHono>();
+  app.get("/v1/reports/cases-by-status", async (c) => {
+    const principal = await authenticate(c.req.header("authorization"), deps.jwtKey);
+    if (!principal.ops) throw new DomainError("FORBIDDEN", "an operator token is required");
+    const q = parseWith(z.object({ snapshotId: z.uuid().optional() }), c.req.query(), "query");
+    const base = deps.env.WAREHOUSE_URL;
+    const unavailable = () =>
+      new DomainError("REGION_UNAVAILABLE", "the analytics region's warehouse does not answer", {
+        region: "analytics",
+        retryAfterSeconds: 30,
+      });
+    if (!base) throw unavailable();
+    const cells: CellCounts[] = [];
+    if (!q.snapshotId) {
+      for (const region of Object.keys(deps.env.CELL_URLS)) {
+        const r = await cellCall<CellCounts>(deps, region, "GET", "/internal/v1/case-counts");
+        if (r?.status === 200) cells.push(r.body);
+      }
+    }
+    const res = await fetch(
+      `${base}/internal/v1/reports/cases-by-status${q.snapshotId ? `?snapshotId=${q.snapshotId}` : ""}`,
+      {
+        method: q.snapshotId ? "GET" : "POST",
+        headers: { authorization: `Bearer ${deps.env.INTERNAL_TOKEN}`, "content-type": "application/json" },
+        body: q.snapshotId ? undefined : JSON.stringify({ cells }),
+        signal: AbortSignal.timeout(10_000),
+      },
+    ).catch(() => null);
+    if (!res) throw unavailable();
+    if (res.status === 404) throw new DomainError("NOT_FOUND", "no such report snapshot");
+    if (!res.ok) throw unavailable();
+    return c.body(await res.text(), 200, { "content-type": "application/json" });
+  });
+  return app;
+}
