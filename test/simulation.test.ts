@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { post, repoRoot, type SimProcess, startSimProcess } from "./support/sim.js";
+import { until } from "./support/until.js";
 
 // The one-command simulation, started as a user would (its own process tree, embedded Postgres,
 // nats-server from PATH), driven through its contract: topology.json, /sim/faults, /sim/latency,
@@ -209,6 +210,21 @@ describe("the local simulation", () => {
     } finally {
       await fetch(`${topo.simUrl}/sim/faults/${fault.body.faultId}`, { method: "DELETE" });
     }
+  });
+
+  it("reports cases by status from the warehouse (analytics region), with a watermark per region and a replayable snapshot", async () => {
+    const r = await until("a report with every region's watermark", async () => {
+      const out = await globalctl("report", "--json");
+      if (out.code !== 0) return null;
+      const body = JSON.parse(out.out);
+      return Object.values(body.watermarks as Record<string, { asOf: string | null }>).every((w) => w.asOf)
+        ? body
+        : null;
+    });
+    expect(Object.keys(r.watermarks).sort()).toEqual(["ap-au", "ap-id", "ap-sg", "eu", "us"]);
+    expect(r.snapshotId).toBeTruthy();
+    const replay = await globalctl("report", "--snapshot", r.snapshotId, "--json");
+    expect(JSON.parse(replay.out).checksum).toBe(r.checksum);
   });
 
   it("applies the realistic latency profile by the request's edge region", async () => {

@@ -45,6 +45,7 @@ export const ports = (base: number) => ({
   natsProxy: base + 42,
   relay: (i: number) => base + 50 + i,
   projector: base + 56,
+  warehouse: base + 57,
 });
 
 /** Secrets the simulation made for itself, kept in the state dir so restarts and globalctl agree. */

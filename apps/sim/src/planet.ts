@@ -75,10 +75,14 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
       for (const r of regions) await pg.dropDatabase(dbName(r));
       await pg.dropDatabase(dbName("catalog"));
     }
-    if (cfg.fresh && pg.source === "external") await pg.dropDatabase(dbName("projector"));
+    if (cfg.fresh && pg.source === "external") {
+      await pg.dropDatabase(dbName("projector"));
+      await pg.dropDatabase(dbName("warehouse"));
+    }
     for (const r of regions) await pg.ensureDatabase(dbName(r));
     await pg.ensureDatabase(dbName("catalog"));
     await pg.ensureDatabase(dbName("projector"));
+    await pg.ensureDatabase(dbName("warehouse"));
 
     const nats: SimNats = await startNats(cfg.stateDir, p.nats, cfg.root, cfg.logDir);
     if (nats.process) cleanups.push(() => nats.process!.stop());
@@ -150,6 +154,7 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
           CELL_URLS: JSON.stringify(Object.fromEntries(regions.map((r, i) => [r, url(p.cellProxy(i))]))),
           RELAY_URLS: JSON.stringify(Object.fromEntries(regions.map((r, i) => [r, url(p.relay(i))]))),
           PROJECTOR_URL: url(p.projector),
+          WAREHOUSE_URL: url(p.warehouse),
           EDGE_URL: url(p.edge),
         },
         readyUrl: `${url(p.catalog)}/readyz`,
@@ -220,9 +225,31 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
       cfg.root,
       cfg.logDir,
     );
+    // The warehouse in the analytics region (us), with its own database; reports go through the catalog.
+    const warehouse = new ManagedProcess(
+      {
+        name: "warehouse",
+        entry: "apps/projector/src/warehouse/main.ts",
+        env: {
+          ...common,
+          PORT: String(p.warehouse),
+          DATABASE_URL: pg.urlFor(dbName("warehouse")),
+          NATS_URL: natsViaProxy,
+          REGIONS: regions.join(","),
+          ANALYTICS_REGION: "us",
+          CATALOG_URL: url(p.catalogProxy),
+        },
+        readyUrl: `${url(p.warehouse)}/healthz`,
+      },
+      cfg.root,
+      cfg.logDir,
+    );
     log("starting the relays and the projector...");
     await Promise.all([projector.start(), ...Object.values(relays).map((r) => r.start())]);
     cleanups.push(() => projector.stop(), ...Object.values(relays).map((r) => () => r.stop()));
+    log("starting the warehouse (analytics region)...");
+    await warehouse.start();
+    cleanups.push(() => warehouse.stop());
 
     let profile: "realistic" | "none" = "none";
     const setLatency = (next: "realistic" | "none") => {
