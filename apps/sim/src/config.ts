@@ -39,6 +39,7 @@ export const ports = (base: number) => ({
   cellProxy: (i: number) => base + 11 + i,
   edge: base + 20,
   sim: base + 21,
+  dashboard: base + 22,
   postgres: base + 30,
   dbProxy: (i: number) => base + 31 + i,
   nats: base + 40,
