@@ -1,10 +1,16 @@
 import { domainEvent } from "@homeroute/contracts";
-import { connectNats, ensureStream, eventSubjectFor, heartbeatSubject } from "@homeroute/events";
+import {
+  connectNats,
+  ensureAuditStream,
+  ensureStream,
+  eventSubjectFor,
+  heartbeatSubject,
+} from "@homeroute/events";
 import { createLogger, createSql, type Logger } from "@homeroute/service-kit";
 import { type JetStreamClient, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type postgres from "postgres";
 import type { Sql } from "postgres";
+import { publishAuditLinks } from "./audit.js";
 import type { RelayEnv } from "./env.js";
 
 // The outbox relay (DESIGN §11): committed outbox rows → JetStream, Nats-Msg-Id = eventId.
@@ -22,6 +28,9 @@ export interface RelayStatus {
   publishedTotal: number;
   lastPublishAt: string | null;
   lastError: string | null;
+  /** Audit links published to the region's audit stream (protected audit replica, docs/audit.md). */
+  auditLinksPublishedTotal: number;
+  lastAuditError: string | null;
 }
 
 interface OutboxRow {
@@ -42,10 +51,14 @@ export class Relay {
   private running = false;
   private wake: (() => void) | null = null;
   private publishedTotal = 0;
+  private auditLinksPublishedTotal = 0;
+  private lastAuditError: string | null = null;
   private lastPublishAt: Date | null = null;
   private lastError: string | null = null;
   private lastActivity = 0;
   private loopDone: Promise<void> = Promise.resolve();
+  private auditWake: (() => void) | null = null;
+  private auditLoopDone: Promise<void> = Promise.resolve();
 
   constructor(private readonly env: RelayEnv) {
     this.sql = createSql(env.DATABASE_URL, { max: 3 });
@@ -55,12 +68,16 @@ export class Relay {
   async start(): Promise<void> {
     this.running = true;
     await this.sql
-      .listen("outbox_event", () => this.wake?.())
+      .listen("outbox_event", () => {
+        this.wake?.();
+        this.auditWake?.();
+      })
       .catch((e) => {
         this.log.error("listen failed; polling only", { error: (e as Error).message });
       });
     void this.connect();
     this.loopDone = this.loop();
+    this.auditLoopDone = this.auditLoop();
   }
 
   /** NATS may be down at start: keep trying in the background; commits never wait for it. */
@@ -70,9 +87,11 @@ export class Relay {
         const nc = await connectNats(this.env.NATS_URL, `relay-${this.env.REGION}`);
         const jsm = await jetstreamManager(nc);
         await ensureStream(jsm, this.env.SUBJECT_ROOT, this.env.REGION);
+        await ensureAuditStream(jsm, this.env.SUBJECT_ROOT, this.env.REGION);
         this.nc = nc;
         this.js = jetstream(nc, { timeout: 3000 });
         this.wake?.();
+        this.auditWake?.();
       } catch (e) {
         this.lastError = `nats: ${(e as Error).message}`;
         await sleep(1000);
@@ -97,15 +116,26 @@ export class Relay {
     }
   }
 
-  private idle(ms: number): Promise<void> {
+  private idle(ms: number, which: "wake" | "auditWake" = "wake"): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
       function done() {
         clearTimeout(t);
         resolve();
       }
-      this.wake = done;
+      this[which] = done;
     });
+  }
+
+  /**
+   * Audit links go in a loop of their own (docs/audit.md): publishing a tenant's links one after
+   * the other must never delay the outbox, whose lag a migration's write freeze waits on.
+   */
+  private async auditLoop(): Promise<void> {
+    while (this.running) {
+      const n = this.js ? await this.drainAuditOnce() : 0;
+      if (n === 0) await this.idle(this.env.POLL_MS, "auditWake");
+    }
   }
 
   /** One batch: publish every unpublished row (in flight together), then mark them. */
@@ -135,6 +165,28 @@ export class Relay {
     return rows.length;
   }
 
+  /**
+   * New audit links of the tenants homed here, to the audit stream. Its failures are its own: a
+   * link JetStream refuses must not hold back the outbox.
+   */
+  private async drainAuditOnce(): Promise<number> {
+    try {
+      const n = await publishAuditLinks(
+        this.sql,
+        this.js!,
+        this.env.SUBJECT_ROOT,
+        this.env.REGION,
+        this.env.BATCH_SIZE,
+      );
+      this.auditLinksPublishedTotal += n;
+      if (n > 0) this.lastAuditError = null;
+      return n;
+    } catch (e) {
+      this.lastAuditError = (e as Error).message;
+      return 0;
+    }
+  }
+
   /** Idle regions still say "nothing new up to now", so lag is measurable without traffic. */
   private async heartbeat(): Promise<void> {
     const at = new Date().toISOString();
@@ -156,13 +208,17 @@ export class Relay {
       publishedTotal: this.publishedTotal,
       lastPublishAt: this.lastPublishAt?.toISOString() ?? null,
       lastError: this.lastError,
+      auditLinksPublishedTotal: this.auditLinksPublishedTotal,
+      lastAuditError: this.lastAuditError,
     };
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.wake?.();
+    this.auditWake?.();
     await this.loopDone;
+    await this.auditLoopDone;
     // Bounded: a drain can wait on a pull request in flight; shutting down must not hang.
     await Promise.race([this.nc?.drain().catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
     await this.nc?.close().catch(() => {});

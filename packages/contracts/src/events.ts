@@ -122,3 +122,7 @@ export type EventBody = {
 export function eventSubject(region: string, tenantId: string, aggType: AggregateType): string {
   return `gr.events.${region}.${tenantId}.${aggType}`;
 }
+
+// The protected audit replica's message (`auditLinkMessage`) travels on the backbone too, on each
+// region's audit stream; its schemas live in audit.ts and are exported with the events.
+export * from "./audit.js";

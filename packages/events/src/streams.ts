@@ -23,6 +23,8 @@ interface StreamsFile {
     duplicateWindowSeconds: number;
     replicas: number;
   };
+  /** Same limits as `stream`; its own name and subjects. */
+  auditStream: { name: string; subjects: string[] };
   consumers: { projector: { durableName: string; ackWaitSeconds: number; maxAckPending: number } };
 }
 
@@ -40,6 +42,10 @@ const fill = (t: string, root: string, region: string) =>
 export const streamName = (root: string, region: string) => fill(file.stream.name, root, region);
 export const eventSubjectFor = (root: string, region: string, tenantId: string, aggregateType: string) =>
   `${root}.events.${region}.${tenantId}.${aggregateType}`;
+/** One audit link of a tenant's chain homed in `region` (the protected audit replica). */
+export const auditSubjectFor = (root: string, region: string, tenantId: string) =>
+  `${root}.audit.${region}.${tenantId}`;
+export const auditStreamName = (root: string, region: string) => fill(file.auditStream.name, root, region);
 export const heartbeatSubject = (root: string, region: string) => `${root}.heartbeat.${region}`;
 
 export function streamConfig(
@@ -60,9 +66,33 @@ export function streamConfig(
   };
 }
 
+/** The region's audit stream: the event stream's limits, the audit names and subjects. */
+export function auditStreamConfig(root: string, region: string): ReturnType<typeof streamConfig> {
+  return {
+    ...streamConfig(root, region),
+    name: auditStreamName(root, region),
+    subjects: file.auditStream.subjects.map((x) => fill(x, root, region)),
+  };
+}
+
 /** Creates the region's stream, or updates it to the declared config; safe to run concurrently. */
 export async function ensureStream(jsm: JetStreamManager, root: string, region: string): Promise<string> {
-  const cfg = streamConfig(root, region);
+  return ensureStreamConfig(jsm, streamConfig(root, region));
+}
+
+/** Creates the region's audit stream (see auditStreamConfig), idempotently. */
+export async function ensureAuditStream(
+  jsm: JetStreamManager,
+  root: string,
+  region: string,
+): Promise<string> {
+  return ensureStreamConfig(jsm, auditStreamConfig(root, region));
+}
+
+async function ensureStreamConfig(
+  jsm: JetStreamManager,
+  cfg: ReturnType<typeof streamConfig>,
+): Promise<string> {
   try {
     await jsm.streams.info(cfg.name);
     await jsm.streams.update(cfg.name, cfg);

@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { bootstrapGrant, listFences, putFence, putTenant } from "../control/control.js";
 import type { CellDeps } from "../deps.js";
+import { auditRoutes } from "./audit.js";
 
 /** Control routes for the catalog and tests, behind INTERNAL_TOKEN (CONTRACT.md). */
 export function internalRoutes(deps: CellDeps): Hono<ServiceHono> {
@@ -30,5 +31,7 @@ export function internalRoutes(deps: CellDeps): Hono<ServiceHono> {
     return c.json({ tenantId, userId, role, created }, created ? 201 : 200);
   });
 
+  // Audit verification and the protected audit replica's intake (DESIGN §13).
+  app.route("/", auditRoutes(deps));
   return app;
 }
