@@ -22,6 +22,8 @@ case "$verb" in
     ;;
   test)
     bash scripts/ensure-services.sh
+    # Debian's Chromium for the dashboard's browser test; without it only that test fails.
+    bash scripts/ensure-browser.sh || echo "[browser] no Chromium: test/dashboard.test.ts will fail" >&2
     exec pnpm test "$@"
     ;;
   bench)
