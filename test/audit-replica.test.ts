@@ -104,6 +104,8 @@ describe("protected audit replica", () => {
       replica: { region: "ap-au", reachable: true, ok: true, behindByLinks: 0, headMatchesHome: true },
     });
     expect(v.warning).toBeUndefined();
+    const shown = await edgeCall(p, "GET", `/v1/ops/tenants/${t.tenantId}`, undefined, { token: p.opsToken });
+    expect(shown.body.drReadiness.auditReplica).toEqual({ region: "ap-au" });
     // placement's grants + 12 creates + 1 transition, every link recomputed on both sides
     expect(v.home.checked).toBeGreaterThanOrEqual(13);
     expect(v.replica!.checked).toBe(v.home.checked);
@@ -190,6 +192,9 @@ describe("protected audit replica", () => {
     for (const region of ["ap-sg", "ap-au"]) {
       expect(await auditRowsIn(region, t.tenantId), region).toEqual({ home: 0, replica: 0 });
     }
+    // The same warning is part of the tenant's DR readiness.
+    const shown = await edgeCall(p, "GET", `/v1/ops/tenants/${t.tenantId}`, undefined, { token: p.opsToken });
+    expect(shown.body.drReadiness.auditReplica).toEqual({ region: null, warning: v.warning });
     const cli = await globalctl("audit", "verify", "--tenant", t.tenantId, "--json");
     expect(cli.code).toBe(0);
     expect(cli.out).toMatchObject({ ok: true, replica: null, warning: expect.any(String) });

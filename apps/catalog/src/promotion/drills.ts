@@ -1,6 +1,7 @@
 import { uuidv7 } from "@homeroute/ids";
 import { z } from "zod";
 import { appendCatalogAudit } from "../audit.js";
+import { auditReplicaPlacement } from "../audit-replica/verify.js";
 import type { CatalogDeps } from "../deps.js";
 import type { Actor } from "../placement/place-tenant.js";
 
@@ -39,12 +40,16 @@ export async function drReadiness(deps: CatalogDeps, tenantId: string) {
     { ran_at: Date; rto_ms: number; rpo_seconds: number | null; to_region: string }[]
   >`
     SELECT ran_at, rto_ms, rpo_seconds, to_region FROM dr_drill WHERE tenant_id = ${tenantId} ORDER BY ran_at DESC LIMIT 1`;
+  // Where the audit chain survives the home (docs/audit.md); the warning where nowhere.
+  const replica = await auditReplicaPlacement(deps, tenantId);
+  const auditReplica = { region: replica.region, ...(replica.warning ? { warning: replica.warning } : {}) };
   return d
     ? {
         lastDrillAt: d.ran_at.toISOString(),
         rtoMs: d.rto_ms,
         rpoSeconds: d.rpo_seconds,
         drilledTo: d.to_region,
+        auditReplica,
       }
-    : { lastDrillAt: null, rtoMs: null, rpoSeconds: null, drilledTo: null };
+    : { lastDrillAt: null, rtoMs: null, rpoSeconds: null, drilledTo: null, auditReplica };
 }
