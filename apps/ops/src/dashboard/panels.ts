@@ -141,7 +141,10 @@ export function routingPanel(i: Inputs) {
   const edge = i.edgeMetrics?.value ?? null;
   const edgeStats = edge
     ? {
-        requests: sum(edge, "homeroute_edge_requests_total"),
+        // Not counting this dashboard's own scrapes of the edge.
+        requests: edge
+          .filter((x) => x.name === "homeroute_edge_requests_total" && !x.labels.route?.includes("/metrics"))
+          .reduce((a, x) => a + x.value, 0),
         routingErrors: sum(edge, "homeroute_edge_routing_errors_total"),
         reads: sum(edge, "homeroute_edge_reads_total"),
         staleReads: sum(edge, "homeroute_edge_stale_reads_total"),

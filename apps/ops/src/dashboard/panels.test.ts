@@ -1,0 +1,141 @@
+import { describe, expect, it } from "vitest";
+import { conflictsPanel, type Inputs, latencyPanel, regionsPanel } from "./panels.js";
+import { parsePrometheus, type Sample } from "./prom.js";
+import type { SourceView } from "./sources.js";
+
+const now = Date.parse("2026-11-26T10:00:00Z");
+const at = (s: number) => new Date(now - s * 1000).toISOString();
+const ok = <T>(name: string, value: T): SourceView<T> => ({
+  name,
+  ok: true,
+  error: null,
+  value,
+  asOf: at(0),
+  ms: 1,
+});
+const failed = <T>(name: string, value: T | null, error = "connection refused"): SourceView<T> => ({
+  name,
+  ok: false,
+  error,
+  value,
+  asOf: value === null ? null : at(30),
+  ms: null,
+});
+
+const regionRow = (region: string, healthy = true) => ({
+  region,
+  mode: "WRITABLE" as const,
+  modeReason: null,
+  lease: { expiresAt: new Date(now + 20_000).toISOString() },
+  healthy,
+  lastHeartbeatAt: at(1),
+  outboxBacklog: 0,
+  projectionLagSeconds: 0.2,
+});
+
+const cellScrape = (region: string) =>
+  parsePrometheus(
+    [0.005, 0.01, "+Inf"]
+      .map(
+        (le, k) =>
+          `homeroute_command_duration_seconds_bucket{le="${le}",region="${region}",tenant_id="t",operation="case.create",outcome="ok"} ${k + 1}`,
+      )
+      .join("\n"),
+  );
+
+function inputs(over: Partial<Inputs> = {}): Inputs {
+  return {
+    now,
+    regions: ["eu", "us"],
+    catalogRegions: ok("catalog /v1/ops/regions", [regionRow("eu"), regionRow("us")]),
+    tenants: ok("catalog /v1/ops/tenants", { items: [] }),
+    snapshot: ok("snapshot", { version: 1, generatedAt: at(5), tenants: {} }),
+    conflicts: ok("conflicts", { items: [], unreachable: [] }),
+    catalogMetrics: ok("catalog /metrics", []),
+    probes: { eu: ok("cell:eu /readyz", true as const), us: ok("cell:us /readyz", true as const) },
+    cellMetrics: {
+      eu: ok("cell:eu /metrics", cellScrape("eu")),
+      us: ok("cell:us /metrics", cellScrape("us")),
+    },
+    relayMetrics: {},
+    projectorMetrics: null,
+    edgeMetrics: null,
+    latencyWindow: {},
+    windowSeconds: 60,
+    ...over,
+  };
+}
+
+describe("dashboard panels say how fresh they are", () => {
+  it("a region whose cell does not answer is unhealthy at once, before the catalog notices", () => {
+    const p = regionsPanel(
+      inputs({ probes: { eu: ok("cell:eu /readyz", true), us: failed("cell:us /readyz", true) } }),
+    );
+    expect(p.status).toBe("partial");
+    expect(p.problems[0]).toContain("cell:us /readyz: connection refused");
+    const us = p.data.rows.find((r) => r.region === "us")!;
+    expect(us.health).toBe("unhealthy");
+    expect(us.reasons).toEqual(["not reachable: connection refused"]);
+    expect(p.data.rows.find((r) => r.region === "eu")!.health).toBe("healthy");
+  });
+
+  it("the catalog's missing heartbeat makes a region unhealthy; READ_ONLY makes it degraded", () => {
+    const rows = [
+      { ...regionRow("eu"), mode: "READ_ONLY" as const, modeReason: "drill" },
+      regionRow("us", false),
+    ];
+    const p = regionsPanel(inputs({ catalogRegions: ok("catalog /v1/ops/regions", rows) }));
+    expect(p.data.rows.map((r) => r.health)).toEqual(["degraded", "unhealthy"]);
+    expect(p.data.rows[0]!.reasons).toEqual(["READ_ONLY: drill"]);
+  });
+
+  it("with the catalog gone, its last values stay, marked stale, and the panel is unavailable", () => {
+    const p = regionsPanel(
+      inputs({
+        catalogRegions: failed(
+          "catalog /v1/ops/regions",
+          [regionRow("eu"), regionRow("us")],
+          "timeout after 1500 ms",
+        ),
+      }),
+    );
+    expect(p.status).toBe("unavailable");
+    expect(p.asOf).toBe(at(30));
+    expect(p.data.rows.every((r) => r.stale && r.mode === "WRITABLE")).toBe(true);
+    expect(p.data.rows[0]!.reasons).toContain("catalog's view unavailable");
+  });
+
+  it("latency: a killed cell's rows are kept but stale, the panel partial; all cells gone, unavailable", () => {
+    const one = latencyPanel(
+      inputs({
+        cellMetrics: {
+          eu: ok("cell:eu /metrics", cellScrape("eu")),
+          us: failed("cell:us /metrics", cellScrape("us")),
+        },
+      }),
+    );
+    expect(one.status).toBe("partial");
+    expect(one.data.rows.map((r) => [r.region, r.stale, r.count])).toEqual([
+      ["eu", false, 3],
+      ["us", true, 3],
+    ]);
+    // rank 1.5 of 3: halfway through (0.005, 0.01]
+    expect(one.data.rows[0]!.p50Ms).toBeCloseTo(7.5, 6);
+    const none = latencyPanel(
+      inputs({
+        cellMetrics: {
+          eu: failed<Sample[]>("cell:eu /metrics", null),
+          us: failed<Sample[]>("cell:us /metrics", null),
+        },
+      }),
+    );
+    expect(none.status).toBe("unavailable");
+    expect(none.data.rows).toEqual([]);
+  });
+
+  it("conflicts: cells the catalog could not ask make the count partial", () => {
+    const p = conflictsPanel(inputs({ conflicts: ok("conflicts", { items: [], unreachable: ["us"] }) }));
+    expect(p.status).toBe("partial");
+    expect(p.problems).toEqual(["conflicts of us unknown: region unreachable"]);
+  });
+});
