@@ -75,13 +75,14 @@ export class HttpError extends Error {
 
 function describeError(e: unknown, timeoutMs: number): string {
   if (e instanceof HttpError) return e.message;
-  const err = e as { name?: string; message?: string; cause?: { code?: string } };
+  const err = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   if (err?.name === "TimeoutError" || err?.name === "AbortError") return `timeout after ${timeoutMs} ms`;
   const code = err?.cause?.code;
   if (code === "ECONNREFUSED") return "connection refused";
   if (code === "ECONNRESET" || code === "UND_ERR_SOCKET") return "connection reset";
   if (code) return code;
-  return err?.message ?? String(e);
+  // undici's "fetch failed" says nothing; its cause does.
+  return err?.cause?.message ?? err?.message ?? String(e);
 }
 
 async function checked(res: Response): Promise<Response> {
