@@ -2,7 +2,9 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { auditVerifyResponse } from "@homeroute/contracts";
+import { auditStreamName, connectNats } from "@homeroute/events";
 import { TEST_JWT_SECRET } from "@homeroute/testkit";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EventPipeline, startEventPipeline } from "./support/event-pipeline.js";
 import { edgeCall, type Planet, placeTenant, startPlanet } from "./support/planet.js";
@@ -192,6 +194,11 @@ describe("protected audit replica", () => {
     for (const region of ["ap-sg", "ap-au"]) {
       expect(await auditRowsIn(region, t.tenantId), region).toEqual({ home: 0, replica: 0 });
     }
+    // Its links are in ap-id's audit stream only.
+    const streams = await auditStreamHits(t.tenantId);
+    expect(streams["ap-id"]).toBe(v.home.checked);
+    expect(streams["ap-sg"]).toBe(0);
+    expect(streams["ap-au"]).toBe(0);
     // The same warning is part of the tenant's DR readiness.
     const shown = await edgeCall(p, "GET", `/v1/ops/tenants/${t.tenantId}`, undefined, { token: p.opsToken });
     expect(shown.body.drReadiness.auditReplica).toEqual({ region: null, warning: v.warning });
@@ -231,6 +238,24 @@ describe("protected audit replica", () => {
     expect((await auditRowsIn("ap-au", global.tenantId)).replica).toBe(0);
   });
 
+  it("the verification is for operators only, and names what it cannot check", async () => {
+    const t = await placeTenant(p, "ap-sg", "APAC_SHARED", ["reporter"]);
+    const path = `/v1/ops/audit/verify?tenantId=${t.tenantId}`;
+    expect((await edgeCall(p, "GET", path)).status).toBe(401);
+    expect((await edgeCall(p, "GET", path, undefined, { token: t.tokens.reporter })).status).toBe(403);
+    const noTenant = await edgeCall(p, "GET", "/v1/ops/audit/verify", undefined, { token: p.opsToken });
+    expect(noTenant.status).toBe(400);
+    expect(noTenant.body.code).toBe("VALIDATION_FAILED");
+    const unknown = await edgeCall(
+      p,
+      "GET",
+      "/v1/ops/audit/verify?tenantId=01900000-0000-7000-8000-000000000000",
+      undefined,
+      { token: p.opsToken },
+    );
+    expect(unknown.status).toBe(404);
+  });
+
   it("the replica survives the home region being killed: verify still gives the replica's verdict", async () => {
     const t = await busyTenant("ap-sg", "APAC_SHARED");
     const before = await caughtUp(t.tenantId);
@@ -256,6 +281,27 @@ describe("protected audit replica", () => {
     }
   });
 });
+
+/** Per region: the messages of its audit stream that carry the tenant's id. */
+async function auditStreamHits(tenantId: string): Promise<Record<string, number>> {
+  const nc = await connectNats(ev.nats.url, "audit-replica-test");
+  try {
+    const jsm = await jetstreamManager(nc);
+    const out: Record<string, number> = {};
+    for (const region of REGIONS) {
+      const name = auditStreamName(ev.root, region);
+      const info = await jsm.streams.info(name);
+      out[region] = 0;
+      for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+        const m = await jsm.streams.getMessage(name, { seq }).catch(() => null);
+        if (m && new TextDecoder().decode(m.data).includes(tenantId)) out[region]++;
+      }
+    }
+    return out;
+  } finally {
+    await nc.close();
+  }
+}
 
 async function globalctl(...args: string[]): Promise<{ code: number; out: any }> {
   const root = fileURLToPath(new URL("..", import.meta.url));

@@ -1,0 +1,177 @@
+import type { AuditLink } from "@homeroute/contracts";
+import { uuidv7 } from "@homeroute/ids";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type CellHarness,
+  createCase,
+  setupTenant,
+  startCellHarness,
+  type TenantFixture,
+} from "./harness.js";
+
+// The replica's intake and verification (docs/audit.md) on a real cell: links read from a real
+// chain (this cell's own, standing in for another region's) are offered to the replica route in
+// and out of order; each test copies into its own source region, so none depends on another.
+// The cross-region flow is test/audit-replica.test.ts.
+
+let h: CellHarness;
+let t: TenantFixture;
+let links: AuditLink[];
+
+interface LinkRow {
+  chain_seq: string;
+  prev_hash: string;
+  hash: string;
+  audit_event_id: string;
+  tenant_id: string;
+  home_region: string;
+  region_epoch: string | null;
+  actor_id: string | null;
+  action_type: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  aggregate_version: string | null;
+  command_id: string | null;
+  correlation_id: string | null;
+  causation_id: string | null;
+  payload_hash: string;
+  metadata_text: string;
+  occurred_at: string;
+  recorded_at: string;
+}
+
+interface Verdict {
+  ok: boolean;
+  checked: number;
+  lastSeq: number;
+  head?: { seq: number; hash: string };
+}
+
+beforeAll(async () => {
+  h = await startCellHarness("auditreplica");
+  t = await setupTenant(h);
+  for (let i = 0; i < 4; i++) await createCase(h, t);
+  const rows = await h.sql<LinkRow[]>`
+    SELECT chain_seq::text, prev_hash, hash, audit_event_id, tenant_id, home_region, region_epoch::text, actor_id,
+      action_type, aggregate_type, aggregate_id, aggregate_version::text, command_id, correlation_id, causation_id,
+      payload_hash, metadata::text AS metadata_text,
+      to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at,
+      to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS recorded_at
+    FROM global_audit_event WHERE tenant_id = ${t.tenantId} ORDER BY global_audit_event.chain_seq`;
+  links = rows.map((r) => ({
+    chainSeq: Number(r.chain_seq),
+    prevHash: r.prev_hash,
+    hash: r.hash,
+    auditEventId: r.audit_event_id,
+    tenantId: r.tenant_id,
+    homeRegion: r.home_region,
+    regionEpoch: r.region_epoch === null ? null : Number(r.region_epoch),
+    actorId: r.actor_id,
+    actionType: r.action_type,
+    aggregateType: r.aggregate_type,
+    aggregateId: r.aggregate_id,
+    aggregateVersion: r.aggregate_version === null ? null : Number(r.aggregate_version),
+    commandId: r.command_id,
+    correlationId: r.correlation_id,
+    causationId: r.causation_id,
+    occurredAt: r.occurred_at,
+    recordedAt: r.recorded_at,
+    payloadHash: r.payload_hash,
+    metadataText: r.metadata_text,
+  }));
+});
+afterAll(() => h?.close());
+
+const offer = async (body: unknown, tenantId = t.tenantId) => {
+  const res = await h.internal("POST", `/internal/v1/tenants/${tenantId}/audit-replica/links`, body);
+  return { status: res.status, body: (await res.json()) as any };
+};
+const replicaVerify = async (source: string) =>
+  (await (
+    await h.internal("GET", `/internal/v1/tenants/${t.tenantId}/audit-replica/verify?sourceRegion=${source}`)
+  ).json()) as Verdict;
+
+describe("audit replica intake", () => {
+  it("takes links in order, ignores ones it holds, and verifies as the home does", async () => {
+    // 6 grants + 4 creates: more than nine links, so link 10 must follow link 9 (number order).
+    expect(links.length).toBeGreaterThanOrEqual(10);
+    const first = await offer({ sourceRegion: "ap-sg", links: links.slice(0, 3) });
+    expect(first).toMatchObject({ status: 200, body: { accepted: 3, duplicates: 0, head: { seq: 3 } } });
+    // A redelivery overlapping what it holds: the held ones are duplicates, the rest continue.
+    const again = await offer({ sourceRegion: "ap-sg", links: links.slice(1) });
+    expect(again.body).toMatchObject({ accepted: links.length - 3, duplicates: 2 });
+    expect(again.body.refused).toBeUndefined();
+    const home = (await (
+      await h.internal("GET", `/internal/v1/tenants/${t.tenantId}/audit/verify`)
+    ).json()) as Verdict;
+    const replica = await replicaVerify("ap-sg");
+    expect(replica).toMatchObject({ ok: true, checked: links.length, lastSeq: links.length });
+    expect(replica.head).toEqual(home.head);
+  });
+
+  it("refuses a link ahead of its head (gap) and one that does not continue the copy (diverged)", async () => {
+    const head = links.length;
+    expect((await offer({ sourceRegion: "ap-au", links })).body).toMatchObject({ accepted: head });
+    const ahead = { ...links[0]!, chainSeq: head + 2, prevHash: "a".repeat(64), hash: "b".repeat(64) };
+    const gap = await offer({ sourceRegion: "ap-au", links: [ahead] });
+    expect(gap.body).toMatchObject({
+      accepted: 0,
+      head: { seq: head },
+      refused: { chainSeq: head + 2, reason: "gap" },
+    });
+    const forked = { ...links[0]!, chainSeq: head + 1, prevHash: "c".repeat(64), hash: "d".repeat(64) };
+    const fork = await offer({ sourceRegion: "ap-au", links: [forked] });
+    expect(fork.body).toMatchObject({ accepted: 0, refused: { chainSeq: head + 1, reason: "diverged" } });
+    // A link it holds, with another hash: the sender's chain is not the one copied.
+    const rewritten = { ...links[2]!, hash: "e".repeat(64) };
+    const rw = await offer({ sourceRegion: "ap-au", links: [rewritten] });
+    expect(rw.body).toMatchObject({
+      accepted: 0,
+      duplicates: 0,
+      refused: { chainSeq: 3, reason: "diverged" },
+    });
+    expect(await replicaVerify("ap-au")).toMatchObject({ ok: true, lastSeq: head });
+  });
+
+  it("keeps copies of different source regions apart", async () => {
+    expect((await offer({ sourceRegion: "eu", links })).body).toMatchObject({ accepted: links.length });
+    const other = await offer({ sourceRegion: "us", links: links.slice(0, 2) });
+    expect(other.body).toMatchObject({ accepted: 2, head: { seq: 2 } });
+    expect(await replicaVerify("eu")).toMatchObject({ ok: true, lastSeq: links.length });
+    expect(await replicaVerify("us")).toMatchObject({ ok: true, lastSeq: 2, checked: 2 });
+  });
+
+  it("refuses links of another tenant than the path's, malformed bodies, and callers without the internal token", async () => {
+    const mismatch = await offer({ sourceRegion: "ap-id", links: links.slice(0, 1) }, uuidv7());
+    expect(mismatch.status).toBe(400);
+    const malformed = await offer({ sourceRegion: "ap-id", links: [{ ...links[0]!, hash: "not-a-hash" }] });
+    expect(malformed.status).toBe(400);
+    const empty = await offer({ sourceRegion: "ap-id", links: [] });
+    expect(empty.status).toBe(400);
+    for (const [method, path] of [
+      ["POST", `/internal/v1/tenants/${t.tenantId}/audit-replica/links`],
+      ["GET", `/internal/v1/tenants/${t.tenantId}/audit-replica/verify?sourceRegion=ap-id`],
+      ["GET", `/internal/v1/tenants/${t.tenantId}/audit/verify`],
+    ] as const) {
+      const res = await fetch(`${h.cell.url}${path}`, {
+        method,
+        headers: { "content-type": "application/json" },
+        body:
+          method === "POST" ? JSON.stringify({ sourceRegion: "ap-id", links: links.slice(0, 1) }) : undefined,
+      });
+      expect(res.status, path).toBe(401);
+    }
+    expect(await replicaVerify("ap-id")).toMatchObject({ ok: true, checked: 0, lastSeq: 0 });
+  });
+
+  it("is append-only in the database itself", async () => {
+    expect((await offer({ sourceRegion: "ap-au", links: links.slice(0, 1) })).status).toBe(200);
+    await expect(
+      h.sql`UPDATE audit_replica_event SET action_type = 'x' WHERE tenant_id = ${t.tenantId}`,
+    ).rejects.toThrow(/append-only/);
+    await expect(h.sql`DELETE FROM audit_replica_event WHERE tenant_id = ${t.tenantId}`).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(h.sql`TRUNCATE audit_replica_event`).rejects.toThrow(/append-only/);
+  });
+});
