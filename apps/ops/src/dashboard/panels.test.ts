@@ -103,6 +103,8 @@ describe("dashboard panels say how fresh they are", () => {
     expect(p.asOf).toBe(at(30));
     expect(p.data.rows.every((r) => r.stale && r.mode === "WRITABLE")).toBe(true);
     expect(p.data.rows[0]!.reasons).toContain("catalog's view unavailable");
+    // The cells answer: unknown mode and lease do not make them look degraded.
+    expect(p.data.rows.map((r) => r.health)).toEqual(["healthy", "healthy"]);
   });
 
   it("latency: a killed cell's rows are kept but stale, the panel partial; all cells gone, unavailable", () => {

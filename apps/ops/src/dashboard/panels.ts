@@ -104,7 +104,8 @@ export function regionsPanel(i: Inputs) {
     if (catalogView && r?.mode === "READ_ONLY")
       reasons.push(`READ_ONLY${r.modeReason ? `: ${r.modeReason}` : ""}`);
     const down = (probe && !probe.ok) || (catalogView !== null && !catalogView.healthy);
-    const degraded = !down && reasons.length > 0;
+    // Without the catalog the mode and lease are unknown, not bad: the panel says it is unavailable.
+    const degraded = !down && reasons.some((x) => x !== "catalog's view unavailable");
     return {
       region,
       health: down ? "unhealthy" : degraded ? "degraded" : "healthy",
