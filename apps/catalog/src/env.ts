@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { regionCode } from "@homeroute/contracts";
+import { loadEnv } from "@homeroute/service-kit";
 import { z } from "zod";
 
 const infra = (f: string) => fileURLToPath(new URL(`../../../infra/${f}`, import.meta.url));
@@ -45,10 +46,5 @@ export const catalogEnvSchema = z.object({
 export type CatalogEnv = z.infer<typeof catalogEnvSchema>;
 
 export function loadCatalogEnv(source: NodeJS.ProcessEnv = process.env): CatalogEnv {
-  const parsed = catalogEnvSchema.safeParse(source);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
-    throw new Error(`catalog: invalid environment\n${lines.join("\n")}`);
-  }
-  return parsed.data;
+  return loadEnv("catalog", catalogEnvSchema, source);
 }

@@ -1,3 +1,4 @@
+import { loadEnv } from "@homeroute/service-kit";
 import { z } from "zod";
 
 export const projectorEnvSchema = z.object({
@@ -35,11 +36,5 @@ export const projectorEnvSchema = z.object({
 export type ProjectorEnv = z.infer<typeof projectorEnvSchema>;
 
 export function loadProjectorEnv(source: NodeJS.ProcessEnv = process.env): ProjectorEnv {
-  const parsed = projectorEnvSchema.safeParse(source);
-  if (!parsed.success) {
-    throw new Error(
-      `projector: invalid environment\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`,
-    );
-  }
-  return parsed.data;
+  return loadEnv("projector", projectorEnvSchema, source);
 }

@@ -1,4 +1,5 @@
 import { regionCode } from "@homeroute/contracts";
+import { loadEnv } from "@homeroute/service-kit";
 import { z } from "zod";
 
 export const relayEnvSchema = z.object({
@@ -20,11 +21,5 @@ export const relayEnvSchema = z.object({
 export type RelayEnv = z.infer<typeof relayEnvSchema>;
 
 export function loadRelayEnv(source: NodeJS.ProcessEnv = process.env): RelayEnv {
-  const parsed = relayEnvSchema.safeParse(source);
-  if (!parsed.success) {
-    throw new Error(
-      `relay: invalid environment\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`,
-    );
-  }
-  return parsed.data;
+  return loadEnv("relay", relayEnvSchema, source);
 }

@@ -1,5 +1,6 @@
 export * from "./app-factory.js";
 export * from "./auth.js";
+export * from "./env.js";
 export * from "./idempotency.js";
 export * from "./lifecycle.js";
 export * from "./log.js";

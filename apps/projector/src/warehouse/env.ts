@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { loadEnv } from "@homeroute/service-kit";
 import { z } from "zod";
 
 const regionList = z
@@ -38,11 +39,5 @@ export const warehouseEnvSchema = z.object({
 export type WarehouseEnv = z.infer<typeof warehouseEnvSchema>;
 
 export function loadWarehouseEnv(source: NodeJS.ProcessEnv = process.env): WarehouseEnv {
-  const parsed = warehouseEnvSchema.safeParse(source);
-  if (!parsed.success) {
-    throw new Error(
-      `warehouse: invalid environment\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`,
-    );
-  }
-  return parsed.data;
+  return loadEnv("warehouse", warehouseEnvSchema, source);
 }
