@@ -1,3 +1,4 @@
+import { loadEnv } from "@homeroute/service-kit";
 import { z } from "zod";
 
 const urlMap = z
@@ -37,11 +38,5 @@ export const dashboardEnvSchema = z.object({
 export type DashboardEnv = z.infer<typeof dashboardEnvSchema>;
 
 export function loadDashboardEnv(source: NodeJS.ProcessEnv = process.env): DashboardEnv {
-  const parsed = dashboardEnvSchema.safeParse(source);
-  if (!parsed.success) {
-    throw new Error(
-      `ops dashboard: invalid environment\n${parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n")}`,
-    );
-  }
-  return parsed.data;
+  return loadEnv("ops dashboard", dashboardEnvSchema, source);
 }
