@@ -117,6 +117,52 @@ describe("public status at the edge", () => {
   });
 });
 
+describe("the investigator's case view during replication lag", () => {
+  it("an eventual read at a far edge is served from the edge copy with its asOf and lagSeconds, marked stale at the bound; strong reads go home", async () => {
+    const t = await placeTenant(p, "ap-sg", "GLOBAL_STANDARD", ["reporter", "investigator"]);
+    const c = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+      token: t.tokens.reporter,
+    });
+    const read = (consistency: string) =>
+      edgeCall(
+        p,
+        "GET",
+        `/v1/tenants/${t.tenantId}/cases/${c.body.caseId}?consistency=${consistency}`,
+        undefined,
+        {
+          token: t.tokens.investigator,
+          edgeRegion: "us",
+        },
+      );
+    await until(
+      "the edge copy serves the case",
+      async () => (await read("eventual")).body.source === "edge_projection",
+    );
+    await ev.stopProjector();
+    try {
+      const lagging = await until("stale", async () => {
+        const r = await read("eventual");
+        return r.body.source === "edge_projection" && r.body.dataFreshness.stale ? r : null;
+      });
+      // What the UI needs to show its stale warning: when the copy was last known good, and how old.
+      expect(lagging.status).toBe(200);
+      expect(Date.parse(lagging.body.dataFreshness.asOf)).toBeLessThan(Date.now() - STALE_AFTER * 1000);
+      expect(lagging.body.dataFreshness.lagSeconds).toBeGreaterThan(STALE_AFTER);
+      expect(lagging.headers.get("x-read-source")).toBe("edge_projection");
+      // A strong read is not served from the copy: it goes home, whatever the lag.
+      const strong = await read("strong");
+      expect(strong.status).toBe(200);
+      expect(strong.body.source).toBe("home");
+    } finally {
+      await ev.startProjectorAgain();
+    }
+    await until("fresh again", async () => {
+      const r = await read("eventual");
+      return r.body.source === "edge_projection" && !r.body.dataFreshness.stale;
+    });
+  });
+});
+
 describe("an ID_STRICT home down", () => {
   it("promotion refused (451), writes fail fast, the public status is still served with its asOf, marked stale", async () => {
     const t = await placeTenant(p, "ap-id", "ID_STRICT", ["reporter"]);
