@@ -145,7 +145,7 @@ try {
               },
             );
             if (s.status === 200) {
-              (projection[edge] ??= []).push(performance.now() - committedAt);
+              projection[edge] = [...(projection[edge] ?? []), performance.now() - committedAt];
               record("public status check", edge, s, 200);
               break;
             }

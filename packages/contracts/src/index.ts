@@ -6,7 +6,7 @@ export * from "./consistency-token.js";
 export * from "./control.js";
 export * from "./errors.js";
 export * from "./events.js";
+export * from "./log-redaction.js";
 export * from "./ops.js";
 export * from "./residency.js";
 export * from "./topology.js";
-export * from "./log-redaction.js";
