@@ -188,6 +188,10 @@ describe("global reporting from the warehouse", () => {
         Date.parse(before.watermarks[region].asOf),
       );
     }
+    // Dashboards read the same watermarks without keeping a report.
+    const marks = await edgeCall(p, "GET", "/v1/reports/watermarks", undefined, { token: p.opsToken });
+    expect(marks.status).toBe(200);
+    expect(marks.body.watermarks.us.stale).toBe(true);
     // The cell has a case the warehouse has not: the reconciliation says so for that region.
     expect(stale.reconciliation.us.matches).toBe(false);
     expect(stale.reconciliation.us.cell).toBe(stale.reconciliation.us.warehouse + 1);

@@ -50,5 +50,25 @@ export function reportRoutes(deps: CatalogDeps): Hono<ServiceHono> {
     if (!res.ok) throw unavailable();
     return c.body(await res.text(), 200, { "content-type": "application/json" });
   });
+  // Each region's analytics watermark without keeping a report (dashboards poll this).
+  app.get("/v1/reports/watermarks", async (c) => {
+    const principal = await authenticate(c.req.header("authorization"), deps.jwtKey);
+    if (!principal.ops) throw new DomainError("FORBIDDEN", "an operator token is required");
+    if (!deps.env.WAREHOUSE_URL)
+      throw new DomainError("REGION_UNAVAILABLE", "no warehouse is configured", {
+        region: "analytics",
+        retryAfterSeconds: 30,
+      });
+    const res = await fetch(`${deps.env.WAREHOUSE_URL}/internal/v1/watermarks`, {
+      headers: { authorization: `Bearer ${deps.env.INTERNAL_TOKEN}` },
+      signal: AbortSignal.timeout(5000),
+    }).catch(() => null);
+    if (!res?.ok)
+      throw new DomainError("REGION_UNAVAILABLE", "the analytics region's warehouse does not answer", {
+        region: "analytics",
+        retryAfterSeconds: 30,
+      });
+    return c.json(await res.json());
+  });
   return app;
 }

@@ -28,6 +28,36 @@ export interface Reconciliation {
   matches: boolean;
 }
 
+/** Each region's ingestion watermark, read only (no report is kept): for dashboards to poll. */
+export async function watermarks(
+  sql: Sql,
+  o: { regions: string[]; staleAfterSeconds: number },
+): Promise<Record<string, RegionWatermark>> {
+  const marks = await sql<{ region: string; as_of: Date; late_events: number }[]>`
+    SELECT region, as_of, late_events FROM ingestion_watermark`;
+  return watermarksOf(marks, o.regions, o.staleAfterSeconds, Date.now());
+}
+
+function watermarksOf(
+  marks: { region: string; as_of: Date; late_events: number }[],
+  regions: string[],
+  staleAfterSeconds: number,
+  now: number,
+): Record<string, RegionWatermark> {
+  const out: Record<string, RegionWatermark> = {};
+  for (const region of regions) {
+    const m = marks.find((x) => x.region === region);
+    const lag = m ? Math.max(0, (now - m.as_of.getTime()) / 1000) : null;
+    out[region] = {
+      asOf: m ? m.as_of.toISOString() : null,
+      lagSeconds: lag === null ? null : Math.round(lag * 10) / 10,
+      stale: lag === null || lag > staleAfterSeconds,
+      lateEvents: m?.late_events ?? 0,
+    };
+  }
+  return out;
+}
+
 export async function casesByStatus(
   sql: Sql,
   o: {
@@ -58,17 +88,7 @@ export async function casesByStatus(
     return { rows, marks };
   });
   const now = Date.now();
-  const watermarks: Record<string, RegionWatermark> = {};
-  for (const region of o.regions) {
-    const m = marks.find((x) => x.region === region);
-    const lag = m ? Math.max(0, (now - m.as_of.getTime()) / 1000) : null;
-    watermarks[region] = {
-      asOf: m ? m.as_of.toISOString() : null,
-      lagSeconds: lag === null ? null : Math.round(lag * 10) / 10,
-      stale: lag === null || lag > o.staleAfterSeconds,
-      lateEvents: m?.late_events ?? 0,
-    };
-  }
+  const watermarks = watermarksOf(marks, o.regions, o.staleAfterSeconds, now);
   // The report is as of its least fresh region.
   const asOfs = Object.values(watermarks).map((w) => w.asOf);
   const asOf = asOfs.includes(null) ? null : asOfs.sort()[0]!;

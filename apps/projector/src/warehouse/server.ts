@@ -11,7 +11,7 @@ import { z } from "zod";
 import type { WarehouseEnv } from "./env.js";
 import { WarehouseIngest } from "./ingest.js";
 import { TenantPolicies } from "./policies.js";
-import { casesByStatus } from "./report.js";
+import { casesByStatus, watermarks } from "./report.js";
 
 const cellCounts = z.object({
   region: z.string().max(20),
@@ -64,6 +64,12 @@ export async function startWarehouse(env: WarehouseEnv): Promise<RunningWarehous
     });
     return c.body(body, 200, json);
   });
+  app.get("/internal/v1/watermarks", async (c) =>
+    c.json({
+      analyticsRegion: env.ANALYTICS_REGION,
+      watermarks: await watermarks(sql, { regions: env.REGIONS, staleAfterSeconds: env.STALE_AFTER_SECONDS }),
+    }),
+  );
   app.get("/internal/v1/status", (c) => c.json({ ingested: ingest.ingested, rejected: ingest.rejected }));
   const http = await listen(app.fetch, env.PORT, env.HOST);
   return {
