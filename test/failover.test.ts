@@ -228,6 +228,68 @@ describe("DR standby and promotion", () => {
 });
 
 describe("the seed's chaos scenario", () => {
+  it("the seed's case C: concurrent transitions on one case while its region turns read-only; C advanced exactly once per success, no other region wrote C", async () => {
+    const t = await placeTenant(p, "ap-id", "APAC_SHARED", ["reporter", "investigator"]);
+    const c = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+      token: t.tokens.reporter,
+    });
+    // INTAKE → TRIAGE, then back and forth between INVESTIGATING and UNDER_REVIEW: each request
+    // names the version it expects, so exactly one of each pair of racers can win.
+    const moved = await edgeCall(
+      p,
+      "POST",
+      `/v1/tenants/${t.tenantId}/cases/${c.body.caseId}/transitions`,
+      { to: "TRIAGE", expectedVersion: 1, reason: "triage" },
+      { token: t.tokens.investigator },
+    );
+    expect(moved.status).toBe(200);
+    const mode = (m: string) =>
+      edgeCall(
+        p,
+        "POST",
+        "/v1/ops/regions/ap-id/mode",
+        { mode: m, reason: "chaos C" },
+        { token: p.opsToken },
+      );
+    const racers = Array.from({ length: 12 }, () =>
+      edgeCall(
+        p,
+        "POST",
+        `/v1/tenants/${t.tenantId}/cases/${c.body.caseId}/transitions`,
+        { to: "INVESTIGATING", expectedVersion: 2, reason: "race" },
+        { token: t.tokens.investigator },
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await mode("READ_ONLY")).status).toBe(200);
+    await p.settle();
+    try {
+      const outcomes = await Promise.all(racers);
+      const ok = outcomes.filter((o) => o.status === 200);
+      // Every refusal is a clean, named refusal: the version race or the read-only region.
+      for (const o of outcomes.filter((x) => x.status !== 200))
+        expect(["VERSION_CONFLICT", "REGION_READ_ONLY", "STATUS_PRECONDITION_FAILED"]).toContain(o.body.code);
+      expect(ok.length).toBeLessThanOrEqual(1);
+      // C's version advanced by exactly the number of successes, and its audit says so.
+      const sql = p.cells["ap-id"]!.deps.sql;
+      const [row] = await sql`SELECT version, status FROM regulatory_case WHERE case_id = ${c.body.caseId}`;
+      expect(Number(row!.version)).toBe(2 + ok.length);
+      const audit = await sql`
+        SELECT aggregate_version FROM global_audit_event WHERE aggregate_id = ${c.body.caseId} ORDER BY aggregate_version`;
+      expect(audit.map((a) => Number(a.aggregate_version))).toEqual(
+        Array.from({ length: 2 + ok.length }, (_, i) => i + 1),
+      );
+      // No other cell holds a write of C of its own.
+      const [elsewhere] = await p.cells["ap-sg"]!.deps.sql`
+        SELECT count(*)::int AS n FROM global_audit_event WHERE aggregate_id = ${c.body.caseId}
+          AND NOT (metadata ? 'replicatedFrom')`;
+      expect(elsewhere!.n).toBe(0);
+    } finally {
+      await mode("WRITABLE");
+      await p.settle();
+    }
+  });
+
   it("the home region becomes read-only mid-request: each command commits once or fails cleanly, audit holds the outcome", async () => {
     const t = await placeTenant(p, "ap-id", "APAC_SHARED", ["reporter"]);
     const keys = Array.from({ length: 30 }, () => uuidv7());
