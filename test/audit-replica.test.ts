@@ -93,12 +93,14 @@ const tamper = (
 
 describe("protected audit replica", () => {
   it("copies an APAC_SHARED tenant's chain from ap-sg to ap-au only; both verify with equal heads", async () => {
-    const gapsBefore = ev.projector.auditReplicator!.stats.linksRedeliveredAfterGap;
+    const stats = ev.projector.auditReplicator!.stats;
+    const gapsBefore = stats.linksRedeliveredAfterGap + stats.linksBackfilled;
     // More than 9 links: link 10 must follow link 9, not link 1 (text order).
     const t = await busyTenant("ap-sg", "APAC_SHARED", 12);
     const v = await caughtUp(t.tenantId);
-    // Published in chain order: the replica never had to send one back.
-    expect(ev.projector.auditReplicator!.stats.linksRedeliveredAfterGap).toBe(gapsBefore);
+    // Published in chain order: the replica never lacked an earlier link.
+    const after = ev.projector.auditReplicator!.stats;
+    expect(after.linksRedeliveredAfterGap + after.linksBackfilled).toBe(gapsBefore);
     expect(v).toMatchObject({
       tenantId: t.tenantId,
       ok: true,
@@ -236,6 +238,39 @@ describe("protected audit replica", () => {
     expect(back).toMatchObject({ ok: true, replica: { region: "ap-au", ok: true, headMatchesHome: true } });
     expect(back.replica!.checked).toBe(back.home.checked);
     expect((await auditRowsIn("ap-au", global.tenantId)).replica).toBe(0);
+  });
+
+  it("links the stream no longer has are filled from the home's cell", async () => {
+    const t = await busyTenant("ap-sg", "APAC_SHARED");
+    const before = await caughtUp(t.tenantId);
+    // The replicator is away while the stream loses what it held (retention, a purge).
+    await ev.stopProjector();
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+          token: t.tokens.reporter,
+        });
+        expect(r.status).toBe(201);
+      }
+      await until("the relay published them", async () => {
+        const [r] = await p.cells["ap-sg"]!.deps.sql<{ n: number }[]>`
+          SELECT last_chain_seq::int AS n FROM audit_relay_progress WHERE tenant_id = ${t.tenantId}`;
+        return r && r.n >= before.home.lastSeq + 2;
+      });
+      const nc = await connectNats(ev.nats.url, "audit-replica-test");
+      await (await jetstreamManager(nc)).streams.purge(auditStreamName(ev.root, "ap-sg"));
+      await nc.close();
+      const r = await edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, {
+        token: t.tokens.reporter,
+      });
+      expect(r.status).toBe(201);
+    } finally {
+      await ev.startProjectorAgain();
+    }
+    const v = await caughtUp(t.tenantId);
+    expect(v).toMatchObject({ ok: true, replica: { ok: true, headMatchesHome: true } });
+    expect(v.replica!.lastSeq).toBeGreaterThanOrEqual(before.home.lastSeq + 3);
+    expect(ev.projector.auditReplicator!.stats.linksBackfilled).toBeGreaterThanOrEqual(2);
   });
 
   it("the verification is for operators only, and names what it cannot check", async () => {

@@ -109,6 +109,18 @@ describe("audit replica intake", () => {
     expect(replica.head).toEqual(home.head);
   });
 
+  it("serves its own links after a sequence, in the form the relay publishes (for filling gaps)", async () => {
+    const res = await h.internal("GET", `/internal/v1/tenants/${t.tenantId}/audit/links?afterSeq=2&limit=9`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { links: AuditLink[] };
+    expect(body.links).toEqual(links.slice(2, 11));
+    const tooMany = await h.internal(
+      "GET",
+      `/internal/v1/tenants/${t.tenantId}/audit/links?afterSeq=0&limit=501`,
+    );
+    expect(tooMany.status).toBe(400);
+  });
+
   it("refuses a link ahead of its head (gap) and one that does not continue the copy (diverged)", async () => {
     const head = links.length;
     expect((await offer({ sourceRegion: "ap-au", links })).body).toMatchObject({ accepted: head });

@@ -1,6 +1,7 @@
 import {
   type AuditLinkMessage,
   type AuditReplicaLinksResult,
+  auditLink,
   auditLinkMessage,
   auditReplicaLinksResult,
   auditReplicaRegionOf,
@@ -11,6 +12,7 @@ import { auditStreamName, connectNats, ensureAuditStream } from "@homeroute/even
 import type { Logger } from "@homeroute/service-kit";
 import { AckPolicy, type Consumer, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { z } from "zod";
 
 // The protected audit replica's consumer (DESIGN §13, docs/audit.md). A durable consumer of each
 // region's audit stream delivers every tenant's links, in chain order, to the one region the
@@ -18,9 +20,10 @@ import type { NatsConnection } from "@nats-io/transport-node";
 // home) and nowhere else; a policy without one (ID_STRICT, EU_GDPR) gets no copy. A link is
 // acknowledged only once the replica cell took it (or already held it).
 //
-// Order is per tenant: each tenant's links wait in a queue of their own and go out in order, a
-// failed delivery retried in place (the links kept alive with working()), never overtaken. One
-// tenant whose replica region is unreachable does not hold back the others' copies.
+// Order is per tenant: each tenant's links wait in a queue of their own and go out in order; the
+// replica takes a link only if it continues its copy, and fills a gap from the home's cell, so a
+// link that comes back out of order is never copied out of order. One tenant whose replica region
+// is away does not hold back the others' copies.
 
 const DURABLE = "audit-replica";
 const ACK_WAIT_NS = 10e9;
@@ -46,8 +49,12 @@ export interface AuditReplicatorStatus {
   linksWithoutReplica: number;
   /** Links a replica refused as not continuing its copy (`diverged`): needs an operator. */
   linksDiverged: number;
-  /** Links a replica refused as arriving before an earlier one (`gap`), sent back to the stream. */
+  /** Links a replica lacked before the one it was sent (`gap`), fetched from the home's cell. */
+  linksBackfilled: number;
+  /** Links sent back to the stream after a `gap` the home could not fill (home unreachable). */
   linksRedeliveredAfterGap: number;
+  /** Links sent back to the stream, for later, because the replica or the catalog was away. */
+  linksDeferred: number;
   lastError: string | null;
 }
 
@@ -67,6 +74,8 @@ export class AuditReplicator {
   private running = true;
   private readonly loops: Promise<void>[] = [];
   private readonly queues = new Map<string, ChainQueue>();
+  /** Consecutive deliveries of a queue that could not be made: the redelivery delay grows with it. */
+  private readonly failures = new Map<string, number>();
   private readonly drains = new Set<Promise<void>>();
   private readonly sleepers = new Set<() => void>();
   private keepAlive: NodeJS.Timeout | null = null;
@@ -76,7 +85,9 @@ export class AuditReplicator {
     linksReplicated: 0,
     linksWithoutReplica: 0,
     linksDiverged: 0,
+    linksBackfilled: 0,
     linksRedeliveredAfterGap: 0,
+    linksDeferred: 0,
     lastError: null,
   };
 
@@ -162,18 +173,26 @@ export class AuditReplicator {
     }
   }
 
-  /** Delivers the queue in order until it is empty; retries in place while the replica is away. */
+  /**
+   * Delivers the queue in order until it is empty. When nothing can be delivered now (replica or
+   * catalog away), the links go back to the stream with a delay that grows per tenant, rather
+   * than being held here: a long outage then costs neither memory nor keep-alive traffic. They
+   * may return behind later ones; the replica refuses those as a `gap`, filled from the home.
+   */
   private async drain(key: string, q: ChainQueue): Promise<void> {
     try {
-      for (let attempt = 0; q.msgs.length > 0; ) {
+      while (q.msgs.length > 0 && this.running) {
         const outcome = await this.deliverChain(q.region, q.tenantId, q.msgs, q.messages);
         if (outcome === "done") {
-          attempt = 0;
+          this.failures.delete(key);
           continue;
         }
-        if (!this.running) break;
-        await this.sleep(Math.min(5000, 250 * 2 ** attempt++));
-        if (!this.running) break;
+        const failures = (this.failures.get(key) ?? 0) + 1;
+        this.failures.set(key, failures);
+        const delayMs = Math.min(60_000, 500 * 2 ** failures);
+        this.stats.linksDeferred += q.msgs.length;
+        for (const m of q.msgs.splice(0)) m.nak(delayMs);
+        q.messages.splice(0);
       }
     } finally {
       // Stopping: what is left goes back to the stream at once, for the next replicator, in order.
@@ -186,8 +205,8 @@ export class AuditReplicator {
 
   /**
    * Sends one tenant's links to its replica in chunks. Acknowledges what the replica took;
-   * "later" means nothing more can be done now (catalog or replica unreachable), and the links
-   * not yet acknowledged are sent again in order.
+   * "later" means nothing more can be done now (catalog or replica unreachable): the links not
+   * yet acknowledged go back to the stream.
    */
   private async deliverChain(
     region: string,
@@ -241,8 +260,11 @@ export class AuditReplicator {
       this.stats.linksReplicated += r.accepted;
       if (!r.refused) continue;
       if (r.refused.reason === "gap") {
-        // An earlier link is still on its way (a redelivery): this one and the rest come again
-        // after it, so the copy stays a prefix of the home's chain.
+        // Links the stream no longer has (retention, a purge) or has not redelivered yet: the
+        // home's cell has them. Filled, the queue is sent again from where it stopped.
+        if (await this.backfill(region, tenantId, url, r.head.seq, r.refused.chainSeq)) continue;
+        // The home cannot say: this link and the rest come again from the stream, after the
+        // earlier ones, so the copy stays a prefix of the home's chain.
         this.stats.linksRedeliveredAfterGap += msgs.length;
         for (const m of msgs.splice(0)) m.nak(1000);
         messages.splice(0);
@@ -262,6 +284,52 @@ export class AuditReplicator {
       messages.splice(0);
     }
     return "done";
+  }
+
+  /**
+   * Copies the home's links after `head` up to (not including) `upTo` from the home's cell to the
+   * replica; true when the replica then holds them all.
+   */
+  private async backfill(
+    region: string,
+    tenantId: string,
+    replicaUrl: string,
+    head: number,
+    upTo: number,
+  ): Promise<boolean> {
+    const homeUrl = this.o.cellUrls[region];
+    if (!homeUrl) return false;
+    try {
+      while (head < upTo - 1) {
+        const limit = Math.min(500, upTo - 1 - head);
+        const res = await fetch(
+          `${homeUrl}/internal/v1/tenants/${tenantId}/audit/links?afterSeq=${head}&limit=${limit}`,
+          {
+            headers: { authorization: `Bearer ${this.o.internalToken}` },
+            signal: AbortSignal.timeout(10_000),
+          },
+        );
+        if (!res.ok) throw new Error(`home cell ${region} answered ${res.status}`);
+        const links = z.object({ links: z.array(auditLink) }).parse(await res.json()).links;
+        if (links.length === 0) return false;
+        const sent = await fetch(`${replicaUrl}/internal/v1/tenants/${tenantId}/audit-replica/links`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${this.o.internalToken}`, "content-type": "application/json" },
+          body: JSON.stringify({ sourceRegion: region, links }),
+          signal: AbortSignal.timeout(10_000),
+        });
+        if (!sent.ok) throw new Error(`replica cell answered ${sent.status}`);
+        const r = auditReplicaLinksResult.parse(await sent.json());
+        this.stats.linksBackfilled += r.accepted;
+        this.stats.linksReplicated += r.accepted;
+        if (r.refused || r.head.seq <= head) return false;
+        head = r.head.seq;
+      }
+      return true;
+    } catch (e) {
+      this.stats.lastError = `backfill: ${(e as Error).message}`;
+      return false;
+    }
   }
 
   /** The tenant's residency policy from the catalog, kept for a minute (policies change rarely). */

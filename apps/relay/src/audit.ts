@@ -14,6 +14,8 @@ import type { Sql } from "postgres";
 // Only tenants homed here are published: a standby's own chain of a tenant starts replicating
 // when a promotion or migration makes this region its home, from its first link.
 
+// The same reading as readAuditLinks in @homeroute/db/cell (which the cell uses to backfill a
+// replica), for many tenants at once; the relay does not depend on the db package.
 interface LinkRow {
   tenant_id: string;
   chain_seq: string;

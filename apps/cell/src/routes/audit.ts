@@ -1,5 +1,5 @@
 import { auditReplicaLinksBody, regionCode } from "@homeroute/contracts";
-import { verifyAuditChain, verifyAuditReplicaChain } from "@homeroute/db/cell";
+import { readAuditLinks, verifyAuditChain, verifyAuditReplicaChain } from "@homeroute/db/cell";
 import { jsonBody, parseWith, type ServiceHono } from "@homeroute/service-kit";
 import { Hono } from "hono";
 import { z } from "zod";
@@ -24,6 +24,24 @@ export function auditRoutes(deps: CellDeps): Hono<ServiceHono> {
       tenantId,
       lastSeq: Number(head?.last_seq ?? 0),
       ...(await verifyAuditChain(deps.sql, tenantId)),
+    });
+  });
+
+  /** This cell's own links of the tenant after `afterSeq`: a replica with a gap fills it from here. */
+  app.get("/internal/v1/tenants/:tenantId/audit/links", async (c) => {
+    const { tenantId } = parseWith(tenantParam, c.req.param(), "path");
+    const q = parseWith(
+      z.object({
+        afterSeq: z.coerce.number().int().nonnegative(),
+        limit: z.coerce.number().int().min(1).max(500).default(500),
+      }),
+      c.req.query(),
+      "query",
+    );
+    return c.json({
+      region: deps.region,
+      tenantId,
+      links: await readAuditLinks(deps.sql, tenantId, q.afterSeq, q.limit),
     });
   });
 

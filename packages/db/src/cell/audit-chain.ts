@@ -107,3 +107,101 @@ export async function verifyAuditReplicaChain(
     ORDER BY audit_replica_event.chain_seq`;
   return checkAuditChain(rows);
 }
+
+/**
+ * A link in the form that travels to the protected replica (contracts' `auditLink`): every field
+ * exactly as stored — the times as UTC text with microseconds, the metadata as the database
+ * renders it — so the replica recomputes the same hash.
+ */
+export interface AuditLinkRecord {
+  chainSeq: number;
+  prevHash: string;
+  hash: string;
+  auditEventId: string;
+  tenantId: string;
+  homeRegion: string;
+  regionEpoch: number | null;
+  actorId: string | null;
+  actionType: string;
+  aggregateType: string;
+  aggregateId: string;
+  aggregateVersion: number | null;
+  commandId: string | null;
+  correlationId: string | null;
+  causationId: string | null;
+  occurredAt: string;
+  recordedAt: string;
+  payloadHash: string;
+  metadataText: string;
+}
+
+export interface AuditLinkRow {
+  link_seq: string;
+  prev_hash: string;
+  hash: string;
+  audit_event_id: string;
+  tenant_id: string;
+  home_region: string;
+  link_region_epoch: string | null;
+  actor_id: string | null;
+  action_type: string;
+  aggregate_type: string;
+  aggregate_id: string;
+  link_aggregate_version: string | null;
+  command_id: string | null;
+  correlation_id: string | null;
+  causation_id: string | null;
+  payload_hash: string;
+  metadata_text: string;
+  occurred_at_text: string;
+  recorded_at_text: string;
+}
+
+/** global_audit_event's columns as AuditLinkRow (text forms under their own names: order by the table's). */
+export const auditLinkRowColumns = (sql: Sql) => sql`
+  chain_seq::text AS link_seq, prev_hash, hash, audit_event_id, tenant_id, home_region,
+  region_epoch::text AS link_region_epoch, actor_id, action_type, aggregate_type, aggregate_id,
+  aggregate_version::text AS link_aggregate_version, command_id, correlation_id, causation_id, payload_hash,
+  metadata::text AS metadata_text,
+  to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at_text,
+  to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS recorded_at_text`;
+
+const num = (s: string | null) => (s === null ? null : Number(s));
+
+export function toAuditLinkRecord(r: AuditLinkRow): AuditLinkRecord {
+  return {
+    chainSeq: Number(r.link_seq),
+    prevHash: r.prev_hash,
+    hash: r.hash,
+    auditEventId: r.audit_event_id,
+    tenantId: r.tenant_id,
+    homeRegion: r.home_region,
+    regionEpoch: num(r.link_region_epoch),
+    actorId: r.actor_id,
+    actionType: r.action_type,
+    aggregateType: r.aggregate_type,
+    aggregateId: r.aggregate_id,
+    aggregateVersion: num(r.link_aggregate_version),
+    commandId: r.command_id,
+    correlationId: r.correlation_id,
+    causationId: r.causation_id,
+    occurredAt: r.occurred_at_text,
+    recordedAt: r.recorded_at_text,
+    payloadHash: r.payload_hash,
+    metadataText: r.metadata_text,
+  };
+}
+
+/** Up to `limit` links of the tenant's chain after `afterSeq`, in chain order. */
+export async function readAuditLinks(
+  sql: Sql,
+  tenantId: string,
+  afterSeq: number,
+  limit: number,
+): Promise<AuditLinkRecord[]> {
+  const rows = await sql<AuditLinkRow[]>`
+    SELECT ${auditLinkRowColumns(sql)} FROM global_audit_event
+    WHERE tenant_id = ${tenantId} AND chain_seq > ${afterSeq}
+    ORDER BY global_audit_event.chain_seq LIMIT ${limit}`;
+  return rows.map(toAuditLinkRecord);
+}
