@@ -38,7 +38,13 @@ export interface Planet {
 export async function startPlanet(
   label: string,
   regions: string[],
-  o: { snapshotTtlSeconds?: number; edgeBindings?: Record<string, string>; leaseTtlSeconds?: number } = {},
+  o: {
+    snapshotTtlSeconds?: number;
+    edgeBindings?: Record<string, string>;
+    leaseTtlSeconds?: number;
+    /** Per-region extra cell environment (e.g. CLOCK_SKEW_MS). */
+    cellEnv?: Record<string, Record<string, string>>;
+  } = {},
 ): Promise<Planet> {
   const dbs: TestDatabase[] = [];
   const objects = await mkdtemp(join(tmpdir(), "hr-planet-"));
@@ -58,6 +64,7 @@ export async function startPlanet(
       OBJECT_STORE_DIR: objects,
       LOG_LEVEL: process.env.CELL_LOG_LEVEL ?? "silent",
       CATALOG_URL: `http://127.0.0.1:${catalogPort}`,
+      ...o.cellEnv?.[region],
     });
     cells[region] = await startCell(cellEnvs[region]!);
   }

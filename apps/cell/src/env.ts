@@ -13,6 +13,11 @@ export const cellEnvSchema = z.object({
   AUTH_JWT_SECRET: z.string().min(32, "at least 32 characters (HS256 key)"),
   TOPOLOGY_FILE: z.string().default(fileURLToPath(new URL("../../../infra/topology.json", import.meta.url))),
   OBJECT_STORE_DIR: z.string().default(".object-store"),
+  /**
+   * Simulation and tests only: this cell's clock runs ahead (+) or behind (−) by this much, to show
+   * that nothing orders writes by wall-clock time (audit order is by version and epoch).
+   */
+  CLOCK_SKEW_MS: z.coerce.number().int().default(0),
   EVIDENCE_MAX_BYTES: z.coerce
     .number()
     .int()

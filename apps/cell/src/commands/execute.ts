@@ -78,7 +78,7 @@ export async function executeCommand(
     if (!allows(prelude.roles, meta.permission)) {
       throw new DomainError("FORBIDDEN", `the caller may not ${meta.permission}`);
     }
-    const now = new Date();
+    const now = new Date(Date.now() + deps.env.CLOCK_SKEW_MS);
     const epoch = checkWriteGate({
       region: deps.region,
       tenant: prelude.tenant,
