@@ -15,7 +15,17 @@ import { post, repoRoot, type SimProcess, startSimProcess } from "./support/sim.
 
 const run = promisify(execFile);
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const PANELS = ["regions", "routing", "latency", "lag", "backlog", "residency", "conflicts", "dr"];
+const PANELS = [
+  "regions",
+  "routing",
+  "latency",
+  "lag",
+  "watermarks",
+  "backlog",
+  "residency",
+  "conflicts",
+  "dr",
+];
 const screenshotDir = process.env.DASHBOARD_SCREENSHOT_DIR ?? tmpdir();
 
 let sim: SimProcess;
@@ -116,6 +126,25 @@ describe("the ops dashboard in a browser", () => {
     expect(await text('[data-panel="lag"] tbody')).toMatch(/ap-id\s*\d+\.\d/);
     expect(await text('[data-panel="backlog"] tbody')).toMatch(/eu\s*\d+/);
     expect(await page.locator('[data-panel="dr"] tr[data-dr]').count()).toBe(sim.topo.demo.tenants.length);
+  });
+
+  it("shows each region's analytics watermark: a real asOf, its lag, fresh, and the global asOf", async () => {
+    // The warehouse (analytics region) starts after the dashboard; the relays' heartbeats move
+    // every region's watermark within seconds of it consuming. A real asOf: a time of this run's.
+    const since = Date.now() - 10 * 60_000;
+    for (const r of ["eu", "us", "ap-id", "ap-sg", "ap-au"]) {
+      const row = `[data-panel="watermarks"] tr[data-watermark="${r}"]`;
+      const asOf = async () =>
+        Date.parse((await page.getAttribute(`${row} [data-field="asOf"]`, "data-as-of")) ?? "");
+      await expect.poll(asOf, { timeout: 30_000 }).toBeGreaterThan(since);
+      expect(await asOf()).toBeLessThanOrEqual(Date.now() + 1000);
+      await expect.poll(() => page.getAttribute(row, "data-freshness"), { timeout: 30_000 }).toBe("fresh");
+      expect(await text(`${row} [data-field="lag"]`)).toMatch(/^\d+\.\d$/);
+      expect(await text(`${row} [data-field="late"]`)).toMatch(/^\d+$/);
+    }
+    expect(await panelStatus("watermarks")).toBe("ok");
+    // Global figures carry the least fresh region's time.
+    expect(await text('[data-panel="watermarks"] [data-field="globalAsOf"]')).toMatch(/^\d\d:\d\d:\d\d$/);
   });
 
   it("says a region is down when its cell is killed, and healthy again once healed", async () => {

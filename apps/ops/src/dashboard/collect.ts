@@ -16,6 +16,8 @@ import {
   routingPanel,
   type SnapshotApi,
   type TenantApiRow,
+  type WatermarksApi,
+  watermarksPanel,
 } from "./panels.js";
 import { type Buckets, bucketDelta, parsePrometheus, type Sample } from "./prom.js";
 import { getJson, getText, Source, type SourceView } from "./sources.js";
@@ -34,6 +36,7 @@ interface HistoryPoint {
   projectionLagSeconds: Record<string, number | null>;
   replicationLagSeconds: Record<string, number | null>;
   backlogEvents: Record<string, number | null>;
+  watermarkLagSeconds: Record<string, number | null>;
   residencyAttempts: number | null;
   openConflicts: number | null;
   drReady: number | null;
@@ -50,6 +53,7 @@ export class Collector {
   private readonly snapshot: Source<SnapshotApi>;
   private readonly conflicts: Source<{ items: ConflictApiRow[]; unreachable: string[] }>;
   private readonly catalogMetrics: Source<Sample[]>;
+  private readonly watermarks: Source<WatermarksApi>;
   private readonly probes: Record<string, Source<true>> = {};
   private readonly cellMetrics: Record<string, Source<Sample[]>> = {};
   private readonly relayMetrics: Record<string, Source<Sample[]>> = {};
@@ -85,6 +89,11 @@ export class Collector {
     this.tenants = ops("catalog /v1/ops/tenants", "/v1/ops/tenants");
     // The catalog asks every cell in turn (2 s each when one hangs): give it room.
     this.conflicts = ops("catalog /v1/ops/conflicts", "/v1/ops/conflicts", 12_000);
+    // The analytics region's watermarks, through the catalog, which asks the warehouse (5 s at
+    // most): waiting a little longer keeps one catalog → warehouse call at a time, and a hung
+    // warehouse is named by the catalog's 503 REGION_UNAVAILABLE rather than a bare timeout here.
+    // The panel still turns unavailable after three missed rounds, as every panel does.
+    this.watermarks = ops("catalog /v1/reports/watermarks", "/v1/reports/watermarks", 6000);
     this.snapshot = new Source(
       "catalog routing snapshot",
       (signal) => getJson<SnapshotApi>(`${cat}/internal/v1/routing-snapshot`, signal, env.INTERNAL_TOKEN),
@@ -119,6 +128,7 @@ export class Collector {
       this.conflicts,
       this.snapshot,
       this.catalogMetrics,
+      this.watermarks,
       ...Object.values(this.probes),
       ...Object.values(this.cellMetrics),
       ...Object.values(this.relayMetrics),
@@ -220,6 +230,7 @@ export class Collector {
       relayMetrics: this.views(this.relayMetrics, now),
       projectorMetrics: this.projectorMetrics?.view(now, stale) ?? null,
       edgeMetrics: this.edgeMetrics?.view(now, stale) ?? null,
+      watermarks: this.watermarks.view(now, stale),
       latencyWindow: this.latencyWindow(cellMetrics, now),
       windowSeconds: WINDOW_MS / 1000,
     };
@@ -256,6 +267,9 @@ export class Collector {
       backlogEvents: per(
         (r) => p.backlog.data.rows.find((l) => l.region === r && !l.stale)?.backlogEvents ?? null,
       ),
+      watermarkLagSeconds: per(
+        (r) => p.watermarks.data.rows.find((w) => w.region === r && !w.stale)?.lagSeconds ?? null,
+      ),
       residencyAttempts: live("residency") ? p.residency.data.total : null,
       openConflicts: live("conflicts") ? p.conflicts.data.open : null,
       drReady: live("dr") ? p.dr.data.ready : null,
@@ -274,6 +288,7 @@ function buildPanels(inputs: Inputs) {
     residency: residencyPanel(inputs),
     conflicts: conflictsPanel(inputs),
     dr: drPanel(inputs),
+    watermarks: watermarksPanel(inputs),
   };
 }
 type Panels = ReturnType<typeof buildPanels>;

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { conflictsPanel, type Inputs, latencyPanel, regionsPanel } from "./panels.js";
+import {
+  conflictsPanel,
+  type Inputs,
+  latencyPanel,
+  regionsPanel,
+  type WatermarksApi,
+  watermarksPanel,
+} from "./panels.js";
 import { parsePrometheus, type Sample } from "./prom.js";
 import type { SourceView } from "./sources.js";
 
@@ -43,6 +50,17 @@ const cellScrape = (region: string) =>
       .join("\n"),
   );
 
+const mark = (lagSeconds: number, stale = false, lateEvents = 0) => ({
+  asOf: at(lagSeconds),
+  lagSeconds,
+  stale,
+  lateEvents,
+});
+const marks = (w: WatermarksApi["watermarks"] = { eu: mark(2), us: mark(1, false, 3) }): WatermarksApi => ({
+  analyticsRegion: "us",
+  watermarks: w,
+});
+
 function inputs(over: Partial<Inputs> = {}): Inputs {
   return {
     now,
@@ -60,6 +78,7 @@ function inputs(over: Partial<Inputs> = {}): Inputs {
     relayMetrics: {},
     projectorMetrics: null,
     edgeMetrics: null,
+    watermarks: ok("catalog /v1/reports/watermarks", marks()),
     latencyWindow: {},
     windowSeconds: 60,
     ...over,
@@ -139,5 +158,75 @@ describe("dashboard panels say how fresh they are", () => {
     const p = conflictsPanel(inputs({ conflicts: ok("conflicts", { items: [], unreachable: ["us"] }) }));
     expect(p.status).toBe("partial");
     expect(p.problems).toEqual(["conflicts of us unknown: region unreachable"]);
+  });
+
+  it("watermarks: every region's asOf, lag and late events; global figures as of the least fresh", () => {
+    const p = watermarksPanel(inputs());
+    expect(p.status).toBe("ok");
+    expect(p.data.rows.map((r) => [r.region, r.asOf, r.lagSeconds, r.freshness, r.lateEvents])).toEqual([
+      ["eu", at(2), 2, "fresh", 0],
+      ["us", at(1), 1, "fresh", 3],
+    ]);
+    expect(p.data.globalAsOf).toBe(at(2));
+    expect(p.data.staleRegions).toEqual([]);
+  });
+
+  it("watermarks: a region the warehouse calls stale, or has nothing of, is stale; the global asOf says so", () => {
+    const behind = watermarksPanel(
+      inputs({
+        watermarks: ok("catalog /v1/reports/watermarks", marks({ eu: mark(2), us: mark(90, true) })),
+      }),
+    );
+    // The warehouse answered: the panel is live, and its answer is that us is behind.
+    expect(behind.status).toBe("ok");
+    expect(behind.data.rows.map((r) => r.freshness)).toEqual(["fresh", "stale"]);
+    expect(behind.data.globalAsOf).toBe(at(90));
+    expect(behind.data.staleRegions).toEqual(["us"]);
+    const never = watermarksPanel(
+      inputs({
+        watermarks: ok(
+          "catalog /v1/reports/watermarks",
+          marks({ eu: mark(2), us: { asOf: null, lagSeconds: null, stale: true, lateEvents: 0 } }),
+        ),
+      }),
+    );
+    expect(never.data.rows[1]!.freshness).toBe("stale");
+    expect(never.data.globalAsOf).toBeNull();
+  });
+
+  it("watermarks: a region missing from the answer is unknown and the panel partial", () => {
+    const p = watermarksPanel(
+      inputs({ watermarks: ok("catalog /v1/reports/watermarks", marks({ eu: mark(2) })) }),
+    );
+    expect(p.status).toBe("partial");
+    expect(p.problems).toEqual(["watermark of us unknown: not in the warehouse's answer"]);
+    expect(p.data.rows.map((r) => r.freshness)).toEqual(["fresh", "unknown"]);
+    expect(p.data.globalAsOf).toBeNull();
+  });
+
+  it("watermarks: warehouse or catalog gone, the last values stay greyed, freshness unknown, panel unavailable", () => {
+    const warehouseDown = watermarksPanel(
+      inputs({
+        watermarks: failed("catalog /v1/reports/watermarks", marks(), "HTTP 503 REGION_UNAVAILABLE"),
+      }),
+    );
+    expect(warehouseDown.status).toBe("unavailable");
+    expect(warehouseDown.asOf).toBe(at(30));
+    expect(warehouseDown.problems).toEqual([
+      "the analytics region's warehouse (us) does not answer",
+      `catalog /v1/reports/watermarks: HTTP 503 REGION_UNAVAILABLE (last read ${at(30)})`,
+    ]);
+    expect(warehouseDown.data.rows.map((r) => [r.stale, r.freshness, r.asOf])).toEqual([
+      [true, "unknown", at(2)],
+      [true, "unknown", at(1)],
+    ]);
+    expect(warehouseDown.data.staleRegions).toEqual(["eu", "us"]);
+    const catalogDown = watermarksPanel(
+      inputs({ watermarks: failed<WatermarksApi>("catalog /v1/reports/watermarks", null) }),
+    );
+    expect(catalogDown.status).toBe("unavailable");
+    expect(catalogDown.problems).toEqual(["catalog /v1/reports/watermarks: connection refused"]);
+    expect(catalogDown.data.rows.every((r) => r.asOf === null && r.freshness === "unknown")).toBe(true);
+    expect(catalogDown.data.globalAsOf).toBeNull();
   });
 });

@@ -54,6 +54,15 @@ export interface SnapshotApi {
   tenants: Record<string, { homeRegion: string; epoch: number }>;
 }
 
+/** `GET /v1/reports/watermarks` (catalog → the analytics region's warehouse). */
+export interface WatermarksApi {
+  analyticsRegion: string;
+  watermarks: Record<
+    string,
+    { asOf: string | null; lagSeconds: number | null; stale: boolean; lateEvents: number }
+  >;
+}
+
 export interface Inputs {
   now: number;
   regions: string[];
@@ -67,6 +76,7 @@ export interface Inputs {
   relayMetrics: Record<string, SourceView<Sample[]>>;
   projectorMetrics: SourceView<Sample[]> | null;
   edgeMetrics: SourceView<Sample[]> | null;
+  watermarks: SourceView<WatermarksApi>;
   /** Per cell: histogram buckets observed in the recent window (see collect.ts). */
   latencyWindow: Record<string, Map<string, Buckets>>;
   windowSeconds: number;
@@ -352,4 +362,52 @@ export function drPanel(i: Inputs) {
     ready: rows.filter((r) => r.ready).length,
     noTarget: rows.filter((r) => r.drRegion === null).length,
   });
+}
+
+/**
+ * Each region's analytics watermark (seed §16, test matrix F7): nobody reads a global figure
+ * without how fresh each region's part is. A region is `fresh` only when the warehouse answered
+ * just now and says so; `stale` when the warehouse says it is behind (or has nothing of it yet);
+ * `unknown` when this dashboard cannot vouch for it (the read is old, or the region is missing from
+ * the answer). Global figures are as of the least fresh region, and of none when one is unknown.
+ */
+export function watermarksPanel(i: Inputs) {
+  const v = i.watermarks;
+  const marks = v.value?.watermarks ?? {};
+  const rows = i.regions.map((region) => {
+    const m = marks[region];
+    const freshness: "fresh" | "stale" | "unknown" =
+      !v.ok || !m ? "unknown" : m.stale || m.asOf === null ? "stale" : "fresh";
+    return {
+      region,
+      asOf: m?.asOf ?? null,
+      lagSeconds: m?.lagSeconds ?? null,
+      /** The warehouse's own verdict (lag over its bound, or no watermark yet). */
+      watermarkStale: m ? m.stale || m.asOf === null : null,
+      lateEvents: m?.lateEvents ?? null,
+      freshness,
+      /** From an old read of the dashboard's (greyed), like every panel's rows. */
+      stale: !v.ok,
+    };
+  });
+  const asOfs = rows.map((r) => r.asOf);
+  const p = panel([v], {
+    analyticsRegion: v.value?.analyticsRegion ?? null,
+    rows,
+    globalAsOf: asOfs.includes(null) ? null : ([...asOfs].sort()[0] ?? null),
+    staleRegions: rows.filter((r) => r.freshness !== "fresh").map((r) => r.region),
+  });
+  // The catalog says 503 REGION_UNAVAILABLE when it is up but the warehouse is not.
+  if (!v.ok && v.error?.includes("REGION_UNAVAILABLE")) {
+    p.problems.unshift(
+      `the analytics region's warehouse${v.value ? ` (${v.value.analyticsRegion})` : ""} does not answer`,
+    );
+  }
+  // The warehouse answered, but without some regions: their freshness is unknown.
+  const missing = v.ok ? rows.filter((r) => !marks[r.region]).map((r) => r.region) : [];
+  if (p.status === "ok" && missing.length) {
+    p.status = "partial";
+    p.problems.push(`watermark of ${missing.join(", ")} unknown: not in the warehouse's answer`);
+  }
+  return p;
 }

@@ -211,6 +211,34 @@ function lag(s) {
   );
 }
 
+function watermarks(s, now) {
+  const p = s.panels.watermarks;
+  const label = { fresh: "FRESH", stale: "STALE", unknown: "UNKNOWN" };
+  const rows = p.data.rows
+    .map(
+      (
+        r,
+      ) => `<tr class="${r.stale ? "stale" : ""}" data-watermark="${esc(r.region)}" data-freshness="${r.freshness}">
+      <td style="color:${color(r.region)}">${esc(r.region)}</td>
+      <td data-field="asOf" data-as-of="${esc(r.asOf ?? "")}">${r.asOf ? `${time(r.asOf)} <span class="muted">(${ago(r.asOf, now)})</span>` : '<span class="muted">nothing ingested yet</span>'}</td>
+      <td class="num" data-field="lag">${num(r.lagSeconds, 1)}</td>
+      <td><span class="badge wm-${r.freshness}" data-role="freshness">${label[r.freshness]}</span></td>
+      <td class="num" data-field="late">${num(r.lateEvents)}</td></tr>`,
+    )
+    .join("");
+  const g = p.data.globalAsOf;
+  const summary = g
+    ? `global figures are as of <b data-field="globalAsOf">${time(g)}</b>, the least fresh region${p.data.staleRegions.length ? ` · <b class="reason">not fresh: ${p.data.staleRegions.map(esc).join(", ")}</b>` : ""}`
+    : `<b class="reason">no global figure: ${p.data.staleRegions.length ? `${p.data.staleRegions.map(esc).join(", ")} not fresh` : "freshness unknown"}</b>`;
+  frame(
+    "watermarks",
+    p,
+    `<div>${summary}</div><div class="muted">warehouse in ${esc(p.data.analyticsRegion ?? "—")}; lag as the warehouse measured it at the dashboard's read</div>
+    <div class="charts"><table style="width:auto"><thead><tr><th>region</th><th>as of</th><th class="num">lag (s)</th><th>freshness</th><th class="num">late events</th></tr></thead><tbody>${rows}</tbody></table>
+    ${lineChart(perRegion(s, "watermarkLagSeconds"), { width: 420, unit: " s", title: "watermark lag" })}</div>`,
+  );
+}
+
 function backlog(s) {
   const p = s.panels.backlog;
   const bars = p.data.rows.map((r) => ({
@@ -293,7 +321,7 @@ function dr(s, now) {
 
 function render(s) {
   const now = Date.parse(s.generatedAt);
-  for (const f of [regions, routing, latency, lag, backlog, residency, conflicts, dr]) {
+  for (const f of [regions, routing, latency, lag, watermarks, backlog, residency, conflicts, dr]) {
     try {
       f(s, now);
     } catch (e) {
