@@ -1,8 +1,10 @@
+import type { ResidencyPolicy } from "@homeroute/contracts";
 import { createLogger, createSql, type Logger } from "@homeroute/service-kit";
 import type { Sql } from "postgres";
 import { type CellEnv, displayPrefixFor } from "./env.js";
 import { createObjectStore, type ObjectStore } from "./evidence/object-store.js";
 import { type CellMetrics, createCellMetrics } from "./metrics.js";
+import { loadResidencyPolicies } from "./residency/policies.js";
 
 /** Everything a request needs, built once per process (never per request). */
 export interface CellDeps {
@@ -14,6 +16,8 @@ export interface CellDeps {
   log: Logger;
   jwtKey: Uint8Array;
   metrics: CellMetrics;
+  /** The seeded residency policies by code (for support access, checked here). */
+  residencyPolicies: ReadonlyMap<string, ResidencyPolicy>;
   /** Served at GET /metrics by the app factory. */
   registry: CellMetrics["registry"];
 }
@@ -30,6 +34,7 @@ export function createCellDeps(env: CellEnv): CellDeps {
     log: createLogger(env.LOG_LEVEL),
     jwtKey: new TextEncoder().encode(env.AUTH_JWT_SECRET),
     metrics,
+    residencyPolicies: loadResidencyPolicies(env.TOPOLOGY_FILE),
     registry: metrics.registry,
   };
 }

@@ -11,6 +11,7 @@ export interface CellMetrics {
   commandDuration: Histogram<"region" | "tenant_id" | "operation" | "outcome">;
   readDuration: Histogram<"region" | "tenant_id" | "operation" | "read_source" | "outcome">;
   routingErrors: Counter<"region" | "requested_region" | "expected_region" | "code">;
+  residencyViolations: Counter<"region" | "policy" | "target_region">;
 }
 
 export function createCellMetrics(region: string, sql: Sql): CellMetrics {
@@ -33,6 +34,13 @@ export function createCellMetrics(region: string, sql: Sql): CellMetrics {
     name: "homeroute_routing_errors_total",
     help: "Requests this cell refused because another region (or another epoch) owns the tenant.",
     labelNames: ["region", "requested_region", "expected_region", "code"] as const,
+    registers: [registry],
+  });
+  // Same series as the catalog's: refusals of the sinks a cell guards itself (support access).
+  const residencyViolations = new Counter({
+    name: "homeroute_residency_violation_attempts_total",
+    help: "Support reads refused at this cell because the support user's region is outside the tenant's residency policy.",
+    labelNames: ["region", "policy", "target_region"] as const,
     registers: [registry],
   });
   new Gauge({
@@ -79,7 +87,7 @@ export function createCellMetrics(region: string, sql: Sql): CellMetrics {
     labelNames: ["region", "data_class"] as const,
     registers: [registry],
   });
-  return { registry, commandDuration, readDuration, routingErrors };
+  return { registry, commandDuration, readDuration, routingErrors, residencyViolations };
 }
 
 const OPERATIONS: Record<string, string> = {

@@ -11,6 +11,8 @@ export interface EdgePrincipal {
   userId: string;
   tenantId: string | undefined;
   ops: boolean;
+  /** A support session: the region the support user sits in (checked at the tenant's home). */
+  supportRegion: string | undefined;
 }
 
 /**
@@ -34,5 +36,10 @@ export async function verifyBearer(header: string | undefined, key: Uint8Array):
   }
   const claims = jwtClaims.safeParse(payload);
   if (!claims.success) throw new DomainError("UNAUTHENTICATED", "the token's claims are malformed");
-  return { userId: claims.data.sub, tenantId: claims.data.tid, ops: claims.data.ops === true };
+  return {
+    userId: claims.data.sub,
+    tenantId: claims.data.tid,
+    ops: claims.data.ops === true,
+    supportRegion: claims.data.supportRegion,
+  };
 }

@@ -54,7 +54,7 @@ export function edge(ctx: CliContext): string {
 
 export async function signToken(
   ctx: CliContext,
-  claims: { sub: string; tid?: string; ops?: boolean },
+  claims: { sub: string; tid?: string; ops?: boolean; supportRegion?: string | undefined },
   ttlSeconds: number,
 ) {
   if (!ctx.secret) throw new CliError("CONFIG", "no signing key: set AUTH_JWT_SECRET or run the simulation");

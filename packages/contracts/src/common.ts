@@ -43,7 +43,13 @@ export const ROLES = [
   "tenant_admin",
   "auditor",
 ] as const;
-export const role = z.enum(ROLES);
+/**
+ * The platform's support staff, granted like any role: reads a tenant's data to help it, from the
+ * region in the token's `supportRegion` claim, and only where the tenant's policy lets support sit
+ * (sink `support_access`, docs/residency.md). Not one of the tenant's own staff roles (ROLES).
+ */
+export const SUPPORT_ROLE = "support";
+export const role = z.enum([...ROLES, SUPPORT_ROLE]);
 export type Role = z.infer<typeof role>;
 
 export const dataFreshness = z.object({

@@ -13,6 +13,8 @@ export interface Principal {
   userId: string;
   tenantId: string | undefined;
   ops: boolean;
+  /** Set for a support session: the region the support user sits in (docs/residency.md). */
+  supportRegion?: string | undefined;
 }
 
 /**
@@ -63,7 +65,12 @@ async function verifyBearer(
   const claims = jwtClaims.safeParse(payload);
   if (!claims.success) throw new DomainError("UNAUTHENTICATED", "the token's claims are malformed");
   return {
-    p: { userId: claims.data.sub, tenantId: claims.data.tid, ops: claims.data.ops === true },
+    p: {
+      userId: claims.data.sub,
+      tenantId: claims.data.tid,
+      ops: claims.data.ops === true,
+      supportRegion: claims.data.supportRegion,
+    },
     expMs: claims.data.exp * 1000,
   };
 }
@@ -79,7 +86,12 @@ export function requireTenant(principal: Principal, tenantId: string): void {
  */
 export async function signDevToken(
   secret: string,
-  claims: { sub: string; tid?: string | undefined; ops?: boolean | undefined },
+  claims: {
+    sub: string;
+    tid?: string | undefined;
+    ops?: boolean | undefined;
+    supportRegion?: string | undefined;
+  },
   ttlSeconds = 3600,
   overrides: { iss?: string; aud?: string; alg?: string } = {},
 ): Promise<string> {
@@ -87,6 +99,7 @@ export async function signDevToken(
   const extra: Record<string, unknown> = {};
   if (claims.tid) extra.tid = claims.tid;
   if (claims.ops) extra.ops = true;
+  if (claims.supportRegion) extra.supportRegion = claims.supportRegion;
   return new SignJWT(extra)
     .setProtectedHeader({ alg: overrides.alg ?? "HS256", typ: "JWT" })
     .setSubject(claims.sub)

@@ -6,6 +6,8 @@ export interface TokenOptions {
   sub: string;
   tid?: string;
   ops?: boolean;
+  /** A support session from this region (docs/residency.md "Support access"). */
+  supportRegion?: string;
   secret?: string;
   iss?: string;
   aud?: string;
@@ -17,7 +19,7 @@ export interface TokenOptions {
 export function makeToken(o: TokenOptions): Promise<string> {
   return signDevToken(
     o.secret ?? TEST_JWT_SECRET,
-    { sub: o.sub, tid: o.tid, ops: o.ops },
+    { sub: o.sub, tid: o.tid, ops: o.ops, supportRegion: o.supportRegion },
     o.expiresInSeconds ?? 3600,
     {
       ...(o.iss ? { iss: o.iss } : {}),

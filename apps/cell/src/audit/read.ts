@@ -2,6 +2,7 @@ import { type AuditItemView, DomainError } from "@homeroute/contracts";
 import { authorizeRead } from "../cases/read.js";
 import { iso } from "../cases/view.js";
 import type { CellDeps } from "../deps.js";
+import type { Reader } from "../residency/support-access.js";
 
 /**
  * A case's audit trail: the case's own events and those of its tasks, evidence and reviews, in
@@ -10,10 +11,10 @@ import type { CellDeps } from "../deps.js";
 export async function readCaseAudit(
   deps: CellDeps,
   tenantId: string,
-  userId: string,
+  reader: Reader,
   caseId: string,
 ): Promise<AuditItemView[]> {
-  const prelude = await authorizeRead(deps, tenantId, userId, "audit.read", caseId);
+  const prelude = await authorizeRead(deps, tenantId, reader, "audit.read", caseId);
   if (!prelude.caseRow) throw new DomainError("NOT_FOUND", "unknown case");
   const rows = await deps.sql<Record<string, unknown>[]>`
     SELECT audit_event_id, action_type, actor_id, aggregate_type, aggregate_id, aggregate_version, home_region,

@@ -1,28 +1,42 @@
-import { allows, type CaseStatus, type CaseView, DomainError, type Permission } from "@homeroute/contracts";
+import {
+  allows,
+  type CaseStatus,
+  type CaseView,
+  DomainError,
+  type Permission,
+  readsAsSupport,
+} from "@homeroute/contracts";
 import { UUID_RE } from "@homeroute/ids";
 import type { CaseRow } from "../commands/prelude.js";
 import { type Prelude, readPrelude } from "../commands/prelude.js";
 import type { CellDeps } from "../deps.js";
 import { assertHomedHere } from "../fences/write-gate.js";
+import { type Reader, requireSupportAccess } from "../residency/support-access.js";
 import { caseView } from "./view.js";
 
-/** Reads at home are strong: the home's own committed state, lag 0 (DESIGN §6). */
+/**
+ * Reads at home are strong: the home's own committed state, lag 0 (DESIGN §6). Support reads are
+ * also held to the tenant's residency policy here (docs/residency.md "Support access").
+ */
 export async function authorizeRead(
   deps: CellDeps,
   tenantId: string,
-  userId: string,
+  reader: Reader,
   permission: Permission,
   caseId?: string,
 ): Promise<Prelude> {
-  const prelude = await readPrelude(deps, { tenantId, userId, caseId });
+  const prelude = await readPrelude(deps, { tenantId, userId: reader.userId, caseId });
   assertHomedHere({ region: deps.region, tenant: prelude.tenant, tenantFence: prelude.tenantFence });
   if (!allows(prelude.roles, permission))
     throw new DomainError("FORBIDDEN", `the caller may not ${permission}`);
+  if (readsAsSupport(prelude.roles, permission, reader.supportRegion)) {
+    await requireSupportAccess(deps, tenantId, prelude, reader, permission, caseId);
+  }
   return prelude;
 }
 
-export async function getCase(deps: CellDeps, tenantId: string, userId: string, caseId: string) {
-  const prelude = await authorizeRead(deps, tenantId, userId, "case.read", caseId);
+export async function getCase(deps: CellDeps, tenantId: string, reader: Reader, caseId: string) {
+  const prelude = await authorizeRead(deps, tenantId, reader, "case.read", caseId);
   if (!prelude.caseRow) throw new DomainError("NOT_FOUND", "unknown case");
   const now = new Date().toISOString();
   return {
@@ -51,10 +65,10 @@ function decodeCursor(cursor: string): string {
 export async function listCases(
   deps: CellDeps,
   tenantId: string,
-  userId: string,
+  reader: Reader,
   q: { status?: CaseStatus | undefined; cursor?: string | undefined; limit: number },
 ): Promise<{ items: CaseView[]; nextCursor: string | null; epoch: number | null }> {
-  const prelude = await authorizeRead(deps, tenantId, userId, "case.read");
+  const prelude = await authorizeRead(deps, tenantId, reader, "case.read");
   const after = q.cursor ? decodeCursor(q.cursor) : null;
   const { sql } = deps;
   const rows = await sql<CaseRow[]>`

@@ -26,6 +26,7 @@ import { type CommandMeta, executeCommand } from "../commands/execute.js";
 import type { CellDeps } from "../deps.js";
 import { planAttachEvidence } from "../evidence/attach.js";
 import { commandEpoch, commandResponse, idempotencyKey, routedHeaders } from "../http/command-headers.js";
+import type { Reader } from "../residency/support-access.js";
 import { planRecommendation } from "../reviews/recommend.js";
 import { planCompleteTask } from "../tasks/complete.js";
 import { planCreateTask } from "../tasks/create.js";
@@ -42,8 +43,17 @@ export function caseRoutes(deps: CellDeps): Hono<ServiceHono> {
     const principal = await authenticate(c.req.header("authorization"), deps.jwtKey);
     const { tenantId } = parseWith(tenantParams, c.req.param(), "path");
     requireTenant(principal, tenantId);
+    // A support session reads (where the tenant's policy allows it) and never writes.
+    if (principal.supportRegion && c.req.method !== "GET") {
+      throw new DomainError("FORBIDDEN", "a support session is read-only");
+    }
     c.set("principal", principal);
     await next();
+  });
+  const reader = (c: Context<ServiceHono>): Reader => ({
+    userId: c.get("principal").userId,
+    supportRegion: c.get("principal").supportRegion,
+    correlationId: c.get("correlationId"),
   });
   const meta = (
     c: Context<ServiceHono>,
@@ -71,7 +81,7 @@ export function caseRoutes(deps: CellDeps): Hono<ServiceHono> {
   app.get("/v1/tenants/:tenantId/cases", async (c) => {
     const { tenantId } = parseWith(tenantParams, c.req.param(), "path");
     const q = parseWith(listCasesQuery, c.req.query(), "query");
-    const page = await listCases(deps, tenantId, c.get("principal").userId, q);
+    const page = await listCases(deps, tenantId, reader(c), q);
     routedHeaders(c, deps, page.epoch);
     return c.json({ items: page.items, nextCursor: page.nextCursor });
   });
@@ -79,7 +89,7 @@ export function caseRoutes(deps: CellDeps): Hono<ServiceHono> {
   app.get("/v1/tenants/:tenantId/cases/:caseId", async (c) => {
     const { tenantId, caseId } = parseWith(caseParams, c.req.param(), "path");
     parseWith(getCaseQuery, c.req.query(), "query"); // at home every consistency level is served strongly
-    const r = await getCase(deps, tenantId, c.get("principal").userId, caseId);
+    const r = await getCase(deps, tenantId, reader(c), caseId);
     routedHeaders(c, deps, r.epoch);
     return c.json(r.view);
   });
@@ -207,7 +217,7 @@ export function caseRoutes(deps: CellDeps): Hono<ServiceHono> {
 
   app.get("/v1/tenants/:tenantId/cases/:caseId/audit", async (c) => {
     const { tenantId, caseId } = parseWith(caseParams, c.req.param(), "path");
-    const items = await readCaseAudit(deps, tenantId, c.get("principal").userId, caseId);
+    const items = await readCaseAudit(deps, tenantId, reader(c), caseId);
     routedHeaders(c, deps, null);
     return c.json({ items });
   });

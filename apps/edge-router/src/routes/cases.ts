@@ -10,6 +10,7 @@ import {
   grantBody,
   grantParams,
   listCasesQuery,
+  readsAsSupport,
   reviewRecommendationBody,
   transitionBody,
 } from "@homeroute/contracts";
@@ -155,6 +156,9 @@ async function readFromProjection(c: Context<EdgeHono>): Promise<Response | null
   const token = tokenHeader ? decodeConsistencyToken(tokenHeader) : null;
   const consistency = q.consistency ?? (token ? "session" : "strong");
   if (consistency === "strong") return null;
+  // Support access is decided at the tenant's home against its policy (docs/residency.md): a
+  // support session is never served from this copy.
+  if (principal.supportRegion) return null;
   const routing = await getRouting(c.env, cfg, { waitUntil: (p) => c.executionCtx.waitUntil(p) });
   const tenant = routing.snapshot.tenants[tenantId];
   if (!tenant || !Object.keys(routing.snapshot.regions).every((r) => tenant.allowedRegions.includes(r)))
@@ -162,6 +166,8 @@ async function readFromProjection(c: Context<EdgeHono>): Promise<Response | null
   const roles = await cachedRoles(c.env, tenantId, principal.userId, cfg.AUTHZ_CACHE_SECONDS);
   if (!roles) return null;
   if (!allows(roles, "case.read")) throw new DomainError("FORBIDDEN", "the caller may not case.read");
+  // A read only the support role allows is support access: decided at home too.
+  if (readsAsSupport(roles, "case.read", principal.supportRegion)) return null;
   const entry = await c.env.PROJECTIONS.get<CaseEntry>(keys.case(tenantId, caseId), "json");
   if (!entry) return null;
   if (token && token.aggregateId === caseId && entry.version < token.version) return null;
