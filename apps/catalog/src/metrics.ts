@@ -25,7 +25,7 @@ export function createMetrics(): CatalogMetrics {
   const residencyViolationAttempts = new Map<string, number>();
   const violations = new Counter({
     name: "homeroute_residency_violation_attempts_total",
-    help: "Placements, promotions and migrations refused because the target region is outside the tenant's residency policy.",
+    help: "Placements, promotions, migrations and exports refused because the target region is outside the tenant's residency policy.",
     labelNames: ["policy", "target_region"] as const,
     registers: [registry],
   });

@@ -6,6 +6,7 @@ import { tenantRequestMetrics } from "./metrics.js";
 import { caseRoutes } from "./routes/cases.js";
 import { countRoutes } from "./routes/counts.js";
 import { evidenceBlobRoutes } from "./routes/evidence-blobs.js";
+import { exportRoutes } from "./routes/exports.js";
 import { grantRoutes } from "./routes/grants.js";
 import { internalRoutes } from "./routes/internal.js";
 import { standbyRoutes } from "./routes/standby.js";
@@ -29,6 +30,7 @@ export function createApp(deps: CellDeps): Hono<ServiceHono> {
   app.route("/", internalRoutes(deps));
   app.route("/", standbyRoutes(deps));
   app.route("/", evidenceBlobRoutes(deps));
+  app.route("/", exportRoutes(deps));
   app.route("/", caseRoutes(deps));
   app.route("/", countRoutes(deps));
   app.route("/", grantRoutes(deps));

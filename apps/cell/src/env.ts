@@ -1,4 +1,6 @@
 import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { regionCode, topologySchema } from "@homeroute/contracts";
 import { z } from "zod";
@@ -13,6 +15,11 @@ export const cellEnvSchema = z.object({
   AUTH_JWT_SECRET: z.string().min(32, "at least 32 characters (HS256 key)"),
   TOPOLOGY_FILE: z.string().default(fileURLToPath(new URL("../../../infra/topology.json", import.meta.url))),
   OBJECT_STORE_DIR: z.string().default(".object-store"),
+  /**
+   * Export store root: `<dir>/<targetRegion>/<tenantId>/<exportId>.json`, one directory per
+   * region standing for a bucket in that jurisdiction (production: an R2/S3 bucket per region).
+   */
+  EXPORT_STORE_DIR: z.string().default(join(tmpdir(), "homeroute-exports")),
   /**
    * Simulation and tests only: this cell's clock runs ahead (+) or behind (−) by this much, to show
    * that nothing orders writes by wall-clock time (audit order is by version and epoch).

@@ -9,6 +9,8 @@ import {
   tenantStatus,
   uuid,
 } from "./common.js";
+import { exportMode } from "./ops.js";
+import { EXPORT_KINDS } from "./residency.js";
 
 // Cell control API (CONTRACT.md "Cell: ... control API"), used by the catalog and tests.
 
@@ -45,3 +47,24 @@ export type FenceView = z.infer<typeof fenceView>;
 
 export const grantBody = z.strictObject({ userId: uuid, role });
 export const grantParams = z.object({ tenantId: uuid, userId: uuid, role });
+
+/**
+ * `POST /internal/v1/tenants/{tenantId}/exports`: the catalog has decided (sink `export`); the home
+ * cell writes the export into the target region's export store itself, so the tenant's rows go
+ * from home to the target and never through the control plane.
+ */
+export const cellExportBody = z.strictObject({
+  exportId: uuid,
+  kind: z.enum(EXPORT_KINDS),
+  mode: exportMode,
+  targetRegion: regionCode,
+});
+export type CellExportBody = z.infer<typeof cellExportBody>;
+
+export const cellExportResult = z.object({
+  location: z.string(),
+  rowCount: z.number().int().nonnegative(),
+  sha256: z.string(),
+  bytes: z.number().int().nonnegative(),
+});
+export type CellExportResult = z.infer<typeof cellExportResult>;

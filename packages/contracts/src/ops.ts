@@ -9,6 +9,7 @@ import {
   tenantStatus,
   uuid,
 } from "./common.js";
+import { EXPORT_KINDS } from "./residency.js";
 
 // Control-plane bodies and views (CONTRACT.md "Control plane").
 
@@ -80,3 +81,32 @@ export const promotionBody = z.strictObject({
   confirmedSourceDown: z.boolean().optional(),
 });
 export type PromotionBody = z.infer<typeof promotionBody>;
+
+/** `POST /v1/ops/exports` (CONTRACT.md): decided by the residency module, sink `export`. */
+export const exportBody = z.strictObject({
+  tenantId: uuid,
+  kind: z.enum(EXPORT_KINDS),
+  targetRegion: regionCode,
+});
+export type ExportBody = z.infer<typeof exportBody>;
+
+/** What an export may carry: every row of the tenant, or counts only (no personal field). */
+export const EXPORT_MODES = ["full", "anonymised_aggregates"] as const;
+export const exportMode = z.enum(EXPORT_MODES);
+export type ExportMode = z.infer<typeof exportMode>;
+
+/** Where an export went: the 201 of `POST /v1/ops/exports`, one `tenant_export` row. */
+export const exportView = z.object({
+  exportId: uuid,
+  tenantId: uuid,
+  kind: z.enum(EXPORT_KINDS),
+  targetRegion: regionCode,
+  /** The tenant's home, which wrote the export straight into the target region's store. */
+  sourceRegion: regionCode,
+  mode: exportMode,
+  location: z.string(),
+  rowCount: z.number().int().nonnegative(),
+  sha256: z.string(),
+  createdAt: isoTime,
+});
+export type ExportView = z.infer<typeof exportView>;

@@ -8,9 +8,15 @@ export async function loadPolicy(sql: Sql | TransactionSql, code: string): Promi
       allowed_regions: string[];
       backup_regions: string[];
       analytics_allowed: boolean;
+      analytics_mode: string;
       cross_border_export_allowed: boolean;
+      projection_regions: string[];
+      search_regions: string[];
+      log_regions: string[];
+      support_regions: string[];
     }[]
-  >`SELECT policy_code, allowed_regions, backup_regions, analytics_allowed, cross_border_export_allowed
+  >`SELECT policy_code, allowed_regions, backup_regions, analytics_allowed, analytics_mode,
+      cross_border_export_allowed, projection_regions, search_regions, log_regions, support_regions
     FROM residency_policy WHERE policy_code = ${code}`;
   if (!p) {
     throw new DomainError("VALIDATION_FAILED", `unknown residency policy ${code}`, {
@@ -22,7 +28,13 @@ export async function loadPolicy(sql: Sql | TransactionSql, code: string): Promi
     allowedRegions: p.allowed_regions,
     backupRegions: p.backup_regions,
     analyticsAllowed: p.analytics_allowed,
+    // EU_GDPR: analytics only ever sees aggregates (the residency module needs the mode).
+    analyticsMode: p.analytics_mode === "anonymised" ? "anonymised" : "full",
     crossBorderExportAllowed: p.cross_border_export_allowed,
+    projectionRegions: p.projection_regions,
+    searchRegions: p.search_regions,
+    logRegions: p.log_regions,
+    supportRegions: p.support_regions,
   };
 }
 

@@ -1,5 +1,6 @@
 import {
   DomainError,
+  exportBody,
   placeTenantBody,
   promotionBody,
   regionCode,
@@ -19,6 +20,7 @@ import { z } from "zod";
 import type { CatalogResult } from "../command.js";
 import { listConflicts, resolveConflict } from "../conflicts/conflicts.js";
 import type { CatalogDeps } from "../deps.js";
+import { createExport } from "../exports/export.js";
 import { getMigration, requestRollback, startMigration } from "../migration/migrate.js";
 import { type Actor, placeTenant } from "../placement/place-tenant.js";
 import { getTenant, listTenants } from "../placement/tenants.js";
@@ -102,6 +104,11 @@ export function opsRoutes(deps: CatalogDeps): Hono<ServiceHono> {
   app.post("/v1/ops/migrations/:migrationId/rollback", async (c) =>
     c.json(await requestRollback(deps, parseWith(z.uuid(), c.req.param("migrationId"), "path"))),
   );
+
+  app.post("/v1/ops/exports", async (c) => {
+    const body = parseWith(exportBody, await jsonBody(c), "body");
+    return reply(c, await createExport(deps, body, actor(c)));
+  });
 
   app.get("/v1/ops/conflicts", async (c) => c.json(await listConflicts(deps)));
 

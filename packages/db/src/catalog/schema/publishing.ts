@@ -1,6 +1,8 @@
+import { sql } from "drizzle-orm";
 import {
   bigint,
   bigserial,
+  check,
   index,
   integer,
   jsonb,
@@ -110,3 +112,31 @@ export const tenantRegionMigration = pgTable("tenant_region_migration", {
   writeFreezeMs: integer(),
   createdAt: createdAt(),
 });
+
+/**
+ * Where each export went (`POST /v1/ops/exports`, docs/residency.md "Exports"): one row per
+ * export the residency module allowed. Refusals are in catalog_audit_event, not here.
+ */
+export const tenantExport = pgTable(
+  "tenant_export",
+  {
+    exportId: uuid().primaryKey(),
+    tenantId: uuid().notNull(),
+    kind: text().notNull(),
+    /** The tenant's home, which wrote the export. */
+    sourceRegion: text().notNull(),
+    targetRegion: text().notNull(),
+    mode: text().notNull(),
+    location: text().notNull(),
+    rowCount: integer().notNull(),
+    sha256: text().notNull(),
+    actorId: uuid(),
+    correlationId: text(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("ix_tenant_export_tenant").on(t.tenantId, t.createdAt),
+    check("ck_tenant_export_kind", sql`${t.kind} IN ('analytics','support','backup')`),
+    check("ck_tenant_export_mode", sql`${t.mode} IN ('full','anonymised_aggregates')`),
+  ],
+);
