@@ -326,16 +326,9 @@ describe("POST /v1/ops/exports: contract", () => {
         return { code: err.code, out: JSON.parse(err.stdout) };
       }
     };
-    const ok = await globalctl(
-      "export",
-      "--tenant",
-      t.tenantId,
-      "--kind",
-      "backup",
-      "--target-region",
-      "ap-au",
-      "--json",
-    );
+    // The form every version of the verb takes (`export T --kind K --to R`); it also takes
+    // `--tenant T --target-region R`.
+    const ok = await globalctl("export", t.tenantId, "--kind", "backup", "--to", "ap-au", "--json");
     expect(ok.code).toBe(0);
     expect(ok.out).toMatchObject({
       tenantId: t.tenantId,
@@ -344,16 +337,7 @@ describe("POST /v1/ops/exports: contract", () => {
       mode: "full",
     });
     expect(existsSync(ok.out.location)).toBe(true);
-    const refused = await globalctl(
-      "export",
-      "--tenant",
-      t.tenantId,
-      "--kind",
-      "backup",
-      "--target-region",
-      "us",
-      "--json",
-    );
+    const refused = await globalctl("export", t.tenantId, "--kind", "backup", "--to", "us", "--json");
     expect(refused.code).toBe(1);
     expect(refused.out).toMatchObject({
       code: "RESIDENCY_VIOLATION",
