@@ -15,16 +15,21 @@ export const cellEnvSchema = z.object({
   AUTH_JWT_SECRET: z.string().min(32, "at least 32 characters (HS256 key)"),
   TOPOLOGY_FILE: z.string().default(fileURLToPath(new URL("../../../infra/topology.json", import.meta.url))),
   OBJECT_STORE_DIR: z.string().default(".object-store"),
-  /**
-   * Export store root: `<dir>/<targetRegion>/<tenantId>/<exportId>.json`, one directory per
-   * region standing for a bucket in that jurisdiction (production: an R2/S3 bucket per region).
-   */
-  EXPORT_STORE_DIR: z.string().default(join(tmpdir(), "homeroute-exports")),
+  /** The region's evidence store as a service (store-server.ts; production: R2/S3 in the jurisdiction). */
+  OBJECT_STORE_URL: z.url().optional(),
+  /** Where evidence bytes wait while the store is down (the cell's own disk, same region). */
+  EVIDENCE_SPOOL_DIR: z.string().optional(),
+  DEFERRED_UPLOAD_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
   /**
    * Simulation and tests only: this cell's clock runs ahead (+) or behind (−) by this much, to show
    * that nothing orders writes by wall-clock time (audit order is by version and epoch).
    */
   CLOCK_SKEW_MS: z.coerce.number().int().default(0),
+  /**
+   * Export store root: `<dir>/<targetRegion>/<tenantId>/<exportId>.json`, one directory per
+   * region standing for a bucket in that jurisdiction (production: an R2/S3 bucket per region).
+   */
+  EXPORT_STORE_DIR: z.string().default(join(tmpdir(), "homeroute-exports")),
   EVIDENCE_MAX_BYTES: z.coerce
     .number()
     .int()

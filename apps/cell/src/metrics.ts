@@ -39,7 +39,7 @@ export function createCellMetrics(region: string, sql: Sql): CellMetrics {
   // Same series as the catalog's: refusals of the sinks a cell guards itself (support access).
   const residencyViolations = new Counter({
     name: "homeroute_residency_violation_attempts_total",
-    help: "Support reads refused at this cell because the support user's region is outside the tenant's residency policy.",
+    help: "Residency refusals at this cell (a support read from a region outside the policy, evidence bytes for a store the policy does not allow), by policy and target region.",
     labelNames: ["region", "policy", "target_region"] as const,
     registers: [registry],
   });

@@ -21,6 +21,7 @@ export async function startCell(env: CellEnv): Promise<RunningCell> {
     await bootFence(deps);
     lease = startLeaseLoop(deps, env.CATALOG_URL);
   }
+  deps.deferredUploads.start(env.DEFERRED_UPLOAD_INTERVAL_MS);
   const app = createApp(deps);
   const http = await listen(app.fetch, env.PORT, env.HOST);
   return {
@@ -29,6 +30,7 @@ export async function startCell(env: CellEnv): Promise<RunningCell> {
     url: http.url,
     async close() {
       lease?.stop();
+      deps.deferredUploads.stop();
       await http.close();
       await deps.sql.end({ timeout: 5 });
     },

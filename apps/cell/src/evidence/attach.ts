@@ -1,8 +1,12 @@
-import { DomainError } from "@homeroute/contracts";
+import { DomainError, decide } from "@homeroute/contracts";
 import { iso } from "../cases/view.js";
-import type { DecideInput } from "../commands/execute.js";
+import type { CommandMeta, DecideInput } from "../commands/execute.js";
 import type { WritePlan } from "../commands/plan.js";
+import type { Prelude } from "../commands/prelude.js";
 import type { CellDeps } from "../deps.js";
+import { policyFor } from "../residency/policies.js";
+import { refuseForResidency } from "../residency/refusal.js";
+import { ObjectStoreUnavailable } from "./http-object-store.js";
 
 export interface StoredBlob {
   evidenceId: string;
@@ -71,4 +75,56 @@ export function planAttachEvidence(
       },
     },
   };
+}
+
+/**
+ * Puts the bytes in this region's store; with the store down, spools them beside it when the
+ * tenant's policy allows a deferred upload (seed §19), else refuses the upload (503, nothing
+ * written). "DEFERRED": the metadata commits now and the bytes follow when the store returns.
+ */
+export async function storeOrDefer(
+  deps: CellDeps,
+  prelude: Prelude,
+  meta: Pick<CommandMeta, "tenantId" | "actorId" | "correlationId">,
+  blob: Pick<StoredBlob, "evidenceId" | "objectKey">,
+  bytes: Uint8Array,
+): Promise<"STORED" | "DEFERRED"> {
+  const objectKey = blob.objectKey;
+  const tenant = prelude.tenant!;
+  const policy = policyFor(deps.residencyPolicies, tenant.residencyPolicy, tenant.homeRegion);
+  // Defence in depth: the catalog never homes a tenant where its policy forbids, but the bytes
+  // are placed by the policy here too.
+  const placed = decide(policy, { sink: "evidence_blob_store", targetRegion: deps.region });
+  if (!placed.allowed)
+    await refuseForResidency(deps, {
+      tenantId: meta.tenantId,
+      epoch: prelude.tenantFence?.epoch ?? null,
+      actorId: meta.actorId,
+      correlationId: meta.correlationId,
+      actionType: "evidence.store_refused",
+      aggregateType: "evidence",
+      aggregateId: blob.evidenceId,
+      refusal: placed,
+      payload: { caseId: prelude.caseRow?.caseId, storeRegion: deps.region },
+    });
+  try {
+    await deps.objectStore.put(objectKey, bytes);
+    return "STORED";
+  } catch (e) {
+    if (!(e instanceof ObjectStoreUnavailable)) throw e;
+    const d = decide(policy, {
+      sink: "evidence_blob_store",
+      targetRegion: deps.region,
+      storeAvailable: false,
+    });
+    if (!d.allowed || d.mode !== "deferred_upload") {
+      throw new DomainError(
+        "REGION_UNAVAILABLE",
+        "this region's evidence store is down and the tenant's policy does not allow a deferred upload",
+        { region: deps.region, retryAfterSeconds: 30 },
+      );
+    }
+    await deps.deferredUploads.spool.put(objectKey, bytes);
+    return "DEFERRED";
+  }
 }

@@ -1,8 +1,8 @@
-import { DomainError, decide, type Permission, residencyViolation } from "@homeroute/contracts";
-import { uuidv7 } from "@homeroute/ids";
+import { DomainError, decide, type Permission } from "@homeroute/contracts";
 import type { Prelude } from "../commands/prelude.js";
 import type { CellDeps } from "../deps.js";
 import { policyFor } from "./policies.js";
+import { refuseForResidency } from "./refusal.js";
 
 /** Who reads: the token's user, and for a support session the region the support user sits in. */
 export interface Reader {
@@ -36,26 +36,16 @@ export async function requireSupportAccess(
   const policy = policyFor(deps.residencyPolicies, tenant.residencyPolicy, tenant.homeRegion);
   const d = decide(policy, { sink: "support_access", targetRegion: reader.supportRegion });
   if (d.allowed) return;
-  deps.metrics.residencyViolations.inc({
-    region: deps.region,
-    policy: d.policy,
-    target_region: d.targetRegion,
+  await refuseForResidency(deps, {
+    tenantId,
+    epoch: prelude.tenantFence?.epoch ?? null,
+    actorId: reader.userId,
+    correlationId: reader.correlationId,
+    actionType: "support.access_refused",
+    aggregateType: "support_access",
+    aggregateId: reader.userId,
+    refusal: d,
+    // `caseId` puts the attempt into that case's audit trail (GET .../audit).
+    payload: { permission, ...(caseId ? { caseId } : {}), supportRegion: reader.supportRegion },
   });
-  // Not a command: no command id, no outbox event (like conflict.resolved). `payload.caseId`
-  // puts the attempt into that case's audit trail (GET .../audit).
-  await deps.sql`
-    INSERT INTO global_audit_event (audit_event_id, tenant_id, home_region, region_epoch, actor_id, action_type,
-      aggregate_type, aggregate_id, correlation_id, occurred_at, metadata)
-    VALUES (${uuidv7()}, ${tenantId}, ${deps.region}, ${prelude.tenantFence?.epoch ?? null}, ${reader.userId},
-      'support.access_refused', 'support_access', ${reader.userId}, ${reader.correlationId}, now(),
-      ${deps.sql.json({
-        outcome: "REFUSED",
-        reason: "RESIDENCY_VIOLATION",
-        sink: d.sink,
-        refusal: d.reason,
-        policy: d.policy,
-        targetRegion: d.targetRegion,
-        payload: { permission, ...(caseId ? { caseId } : {}), supportRegion: reader.supportRegion },
-      })})`;
-  throw residencyViolation(d);
 }

@@ -24,7 +24,7 @@ import { getCase, listCases } from "../cases/read.js";
 import { planTransition } from "../cases/transition.js";
 import { type CommandMeta, executeCommand } from "../commands/execute.js";
 import type { CellDeps } from "../deps.js";
-import { planAttachEvidence } from "../evidence/attach.js";
+import { planAttachEvidence, storeOrDefer } from "../evidence/attach.js";
 import { commandEpoch, commandResponse, idempotencyKey, routedHeaders } from "../http/command-headers.js";
 import type { Reader } from "../residency/support-access.js";
 import { planRecommendation } from "../reviews/recommend.js";
@@ -205,13 +205,18 @@ export function caseRoutes(deps: CellDeps): Hono<ServiceHono> {
     try {
       const r = await executeCommand(deps, m, async (d) => {
         const plan = planAttachEvidence(deps, blob, m.actorId, d);
-        await deps.objectStore.put(objectKey, bytes); // bytes first: a committed row never points at nothing
-        return plan;
+        // Bytes first, to the store or (store down, policy allowing) to the spool beside it: a
+        // committed row never points at nothing.
+        const upload = await storeOrDefer(deps, d.prelude, m, blob, bytes);
+        return { ...plan, response: { ...plan.response, upload } };
       });
       committed = !r.replayed;
       return commandResponse(c, deps, r);
     } finally {
-      if (!committed) await deps.objectStore.remove(objectKey);
+      if (!committed) {
+        await deps.objectStore.remove(objectKey).catch(() => {});
+        await deps.deferredUploads.spool.remove(objectKey);
+      }
     }
   });
 
