@@ -3,6 +3,7 @@ import { createHono, internalAuth } from "@homeroute/service-kit";
 import type { Hono } from "hono";
 import type { CellDeps } from "./deps.js";
 import { tenantRequestMetrics } from "./metrics.js";
+import { backupRoutes } from "./routes/backups.js";
 import { caseRoutes } from "./routes/cases.js";
 import { countRoutes } from "./routes/counts.js";
 import { evidenceBlobRoutes } from "./routes/evidence-blobs.js";
@@ -29,6 +30,7 @@ export function createApp(deps: CellDeps): Hono<ServiceHono> {
   app.use("/v1/tenants/:tenantId/*", tenantRequestMetrics(deps.region, deps.metrics));
   app.route("/", internalRoutes(deps));
   app.route("/", standbyRoutes(deps));
+  app.route("/", backupRoutes(deps));
   app.route("/", evidenceBlobRoutes(deps));
   app.route("/", exportRoutes(deps));
   app.route("/", caseRoutes(deps));

@@ -1,4 +1,5 @@
 export * from "./auth.js";
+export * from "./backups.js";
 export * from "./case-status.js";
 export * from "./cases.js";
 export * from "./common.js";

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { iso } from "../cases/view.js";
 import type { CellDeps } from "../deps.js";
 import { applyStandbyEvents } from "../standby/apply-events.js";
+import { tenantTableChecksums } from "../standby/checksums.js";
 import { blobsHeld } from "./evidence-blobs.js";
 
 /** DR standby, conflicts and promotion support (internal: app.ts puts them behind internalAuth). */
@@ -70,57 +71,12 @@ export function standbyRoutes(deps: CellDeps): Hono<ServiceHono> {
   });
 
   /**
-   * Row counts and content checksums of a tenant's tables (migration validation, DESIGN §9). Only
-   * columns both copies must agree on: not the home region (it moves with the fence) nor local
-   * bookkeeping.
+   * Row counts and content checksums of a tenant's tables (migration validation, DESIGN §9), its
+   * audit chain verified, and the evidence blobs this region's store holds.
    */
   app.get("/internal/v1/tenants/:tenantId/checksums", async (c) => {
     const { tenantId } = parseWith(tenantParam, c.req.param(), "path");
-    const q = (name: string, rows: Promise<{ n: number; sum: string | null }[]>) =>
-      rows.then(([r]) => ({ name, count: r!.n, checksum: r!.sum ?? "" }));
-    const tables = await Promise.all([
-      q(
-        "regulatory_case",
-        deps.sql`SELECT count(*)::int AS n, md5(string_agg(concat_ws('|', case_id, case_number, status,
-          version, category, country_code, summary, access_code_hash), ',' ORDER BY case_id)) AS sum
-        FROM regulatory_case WHERE tenant_id = ${tenantId}`,
-      ),
-      q(
-        "case_task",
-        deps.sql`SELECT count(*)::int AS n, md5(string_agg(concat_ws('|', task_id, case_id, title, assignee_id,
-          status, version), ',' ORDER BY task_id)) AS sum FROM case_task WHERE tenant_id = ${tenantId}`,
-      ),
-      q(
-        "evidence_object",
-        deps.sql`SELECT count(*)::int AS n, md5(string_agg(concat_ws('|', evidence_id, case_id, sha256,
-          size, storage_region, object_key), ',' ORDER BY evidence_id)) AS sum FROM evidence_object WHERE tenant_id = ${tenantId}`,
-      ),
-      q(
-        "review_recommendation",
-        deps.sql`SELECT count(*)::int AS n, md5(string_agg(concat_ws('|', recommendation_id, case_id,
-          reviewer_id, recommendation, rationale), ',' ORDER BY recommendation_id)) AS sum
-        FROM review_recommendation WHERE tenant_id = ${tenantId}`,
-      ),
-      q(
-        "authorization_grant",
-        deps.sql`SELECT count(*)::int AS n, md5(string_agg(concat_ws('|', user_id, role), ','
-          ORDER BY user_id, role)) AS sum FROM authorization_grant WHERE tenant_id = ${tenantId}`,
-      ),
-      // The audit trail of the tenant's commands: the same events in both copies (each side chains
-      // them with its own hashes, so the chain is verified per side, not compared).
-      q(
-        "global_audit_event",
-        deps.sql`SELECT count(*)::int AS n, md5(string_agg(concat_ws('|', command_id, action_type, aggregate_type,
-          aggregate_id, aggregate_version, region_epoch, home_region, (extract(epoch FROM occurred_at) * 1000000)::bigint),
-          ',' ORDER BY command_id, aggregate_id, aggregate_version)) AS sum
-        FROM global_audit_event WHERE tenant_id = ${tenantId} AND command_id IS NOT NULL`,
-      ),
-      q(
-        "tenant_registration",
-        deps.sql`SELECT count(*)::int AS n, md5(string_agg(concat_ws('|', tenant_id, name, residency_policy), ','))
-          AS sum FROM tenant_registration WHERE tenant_id = ${tenantId}`,
-      ),
-    ]);
+    const tables = await tenantTableChecksums(deps.sql, tenantId);
     // A chain verified up to a link moments ago (before the cutover) is verified from that link
     // on: the write freeze does not grow with the tenant's whole history.
     const from = parseWith(
