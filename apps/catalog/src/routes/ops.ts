@@ -27,6 +27,7 @@ import { getTenant, listTenants } from "../placement/tenants.js";
 import { drillRecordBody, drReadiness, recordDrill } from "../promotion/drills.js";
 import { promoteTenant } from "../promotion/promote.js";
 import { listRegions, setRegionMode } from "../regions/regions.js";
+import { backupRoutes } from "./backups.js";
 
 function reply(c: Context<ServiceHono>, r: CatalogResult): Response {
   if (r.replayed) c.header("idempotent-replayed", "true");
@@ -130,6 +131,9 @@ export function opsRoutes(deps: CatalogDeps): Hono<ServiceHono> {
     const body = parseWith(drillRecordBody, await jsonBody(c), "body");
     return c.json(await recordDrill(deps, body, actor(c)), 201);
   });
+
+  // Backups and restores (docs/backups.md), behind the same operator check.
+  app.route("/", backupRoutes(deps));
 
   return app;
 }

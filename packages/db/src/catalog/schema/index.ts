@@ -1,2 +1,3 @@
+export * from "./backups.js";
 export * from "./placement.js";
 export * from "./publishing.js";
