@@ -1,6 +1,7 @@
 import { createHono, type ServiceHono } from "@homeroute/service-kit";
 import type { Hono } from "hono";
 import type { CatalogDeps } from "./deps.js";
+import { auditRoutes } from "./routes/audit.js";
 import { internalRoutes } from "./routes/internal.js";
 import { opsRoutes } from "./routes/ops.js";
 import { publicRoutes } from "./routes/public.js";
@@ -19,6 +20,7 @@ export function createCatalogApp(deps: CatalogDeps): Hono<ServiceHono> {
   });
   app.route("/", internalRoutes(deps));
   app.route("/", opsRoutes(deps));
+  app.route("/", auditRoutes(deps));
   app.route("/", publicRoutes(deps));
   app.route("/", reportRoutes(deps));
   return app;

@@ -1,7 +1,10 @@
 #!/usr/bin/env -S node --import tsx
 import { parseArgs } from "node:util";
+import { auditVerb } from "./audit.js";
+import { backupVerb, restoreVerb } from "./backup.js";
 import { type CliContext, CliError, call, edge, loadContext, signToken } from "./context.js";
 import { runDrill } from "./drill.js";
+import { exportVerb } from "./export.js";
 
 // globalctl: the operator's CLI (CONTRACT.md "CLI"). Every verb has --help, prints JSON with
 // --json, and exits non-zero with the problem's code on failure. It only calls the catalog (via
@@ -36,18 +39,24 @@ const VERBS: Record<string, Verb> = {
     },
   },
   token: {
-    usage: "token --tenant T --user U [--ops] [--ttl SECONDS]",
+    usage: "token --tenant T --user U [--ops] [--support-region REGION] [--ttl SECONDS]",
     help: "Prints a development JWT (HS256, iss homeroute-dev, aud homeroute).",
     options: {
       tenant: { type: "string" },
       user: { type: "string" },
       ops: { type: "boolean" },
+      "support-region": { type: "string" },
       ttl: { type: "string" },
     },
     async run(ctx, _a, o) {
       const token = await signToken(
         ctx,
-        { sub: need(o.user, "--user"), tid: o.tenant as string | undefined, ops: o.ops === true },
+        {
+          sub: need(o.user, "--user"),
+          tid: o.tenant as string | undefined,
+          ops: o.ops === true,
+          supportRegion: o["support-region"] as string | undefined,
+        },
         Number(o.ttl ?? 8 * 3600),
       );
       return ctx.json ? { token } : token;
@@ -128,43 +137,10 @@ const VERBS: Record<string, Verb> = {
       throw new CliError("USAGE", "migration show|rollback ID");
     },
   },
-  export: {
-    usage: "export TENANT --kind analytics|support|backup --to REGION",
-    help: "Requests an export; refused with 451 outside the tenant's residency policy.",
-    options: { kind: { type: "string" }, to: { type: "string" } },
-    run: (ctx, [tenant], o) =>
-      call(ctx, "POST", `${edge(ctx)}/v1/ops/exports`, {
-        tenantId: need(tenant, "tenant id"),
-        kind: need(o.kind, "--kind"),
-        targetRegion: need(o.to, "--to"),
-      }),
-  },
-  backup: {
-    usage: "backup --region REGION",
-    help: "Backs up a cell into a backup store tagged by region, respecting backup_regions.",
-    options: { region: { type: "string" } },
-    run: (ctx, _a, o) =>
-      call(ctx, "POST", `${edge(ctx)}/v1/ops/backups`, { region: need(o.region, "--region") }),
-  },
-  restore: {
-    usage: "restore BACKUP --to REGION",
-    help: "Restores a backup; refused outside the policy.",
-    options: { to: { type: "string" } },
-    run: (ctx, [backup], o) =>
-      call(ctx, "POST", `${edge(ctx)}/v1/ops/restores`, {
-        backupId: need(backup, "backup id"),
-        targetRegion: need(o.to, "--to"),
-      }),
-  },
-  audit: {
-    usage: "audit verify --tenant T",
-    help: "Recomputes a tenant's audit hash chain at home and in the protected replica.",
-    options: { tenant: { type: "string" } },
-    async run(ctx, [sub], o) {
-      if (sub !== "verify") throw new CliError("USAGE", "audit verify --tenant T");
-      return call(ctx, "GET", `${edge(ctx)}/v1/ops/audit/verify?tenantId=${need(o.tenant, "--tenant")}`);
-    },
-  },
+  export: exportVerb,
+  backup: backupVerb,
+  restore: restoreVerb,
+  audit: auditVerb,
   conflicts: {
     usage: "conflicts",
     help: "Lists cross_region_conflict_case rows awaiting review.",

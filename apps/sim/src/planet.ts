@@ -12,6 +12,7 @@ import { FaultRegistry, type FaultTarget } from "./faults.js";
 import { HttpFaultProxy } from "./http-proxy.js";
 import { rttMatrix } from "./latency.js";
 import { type SimNats, startNats } from "./nats.js";
+import { opsDashboardProcess, opsDashboardUrl } from "./ops-dashboard.js";
 import { type SimPostgres, startPostgres } from "./postgres.js";
 import { type Demo, seedDemo } from "./seed.js";
 import { ManagedProcess } from "./supervisor.js";
@@ -132,6 +133,8 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
             PORT: String(p.cell(i)),
             DATABASE_URL: pg.urlFor(dbName(r), p.dbProxy(i)).replace(`@${pg.host}:`, "@127.0.0.1:"),
             OBJECT_STORE_DIR: join(cfg.stateDir, "objects"),
+            EXPORT_STORE_DIR: join(cfg.stateDir, "exports"),
+            BACKUP_STORE_DIR: join(cfg.stateDir, "backups"),
             CATALOG_URL: url(p.catalogProxy),
             NATS_URL: `nats://127.0.0.1:${p.natsProxy}`,
           },
@@ -244,9 +247,14 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
       cfg.root,
       cfg.logDir,
     );
-    log("starting the relays and the projector...");
-    await Promise.all([projector.start(), ...Object.values(relays).map((r) => r.start())]);
-    cleanups.push(() => projector.stop(), ...Object.values(relays).map((r) => () => r.stop()));
+    const dashboard = opsDashboardProcess(cfg, regions, edge.url);
+    log("starting the relays, the projector and the ops dashboard...");
+    await Promise.all([projector.start(), dashboard.start(), ...Object.values(relays).map((r) => r.start())]);
+    cleanups.push(
+      () => projector.stop(),
+      () => dashboard.stop(),
+      ...Object.values(relays).map((r) => () => r.stop()),
+    );
     log("starting the warehouse (analytics region)...");
     await warehouse.start();
     cleanups.push(() => warehouse.stop());
@@ -313,7 +321,7 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
       edgeUrl: edge.url,
       catalogUrl: url(p.catalogProxy),
       simUrl: url(p.sim),
-      dashboardUrl: `${url(p.sim)}/dashboard`,
+      dashboardUrl: opsDashboardUrl(cfg),
       natsUrl: nats.url,
       cells: Object.fromEntries(regions.map((r, i) => [r, url(p.cellProxy(i))])),
       demo,
@@ -325,6 +333,7 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
         [
           ["catalog", catalog] as const,
           ["projector", projector] as const,
+          ["ops-dashboard", dashboard] as const,
           ...Object.entries(cells).map(([r, c]) => [`cell:${r}`, c] as const),
           ...Object.entries(relays).map(([r, c]) => [`relay:${r}`, c] as const),
           ...(nats.process ? [["nats", nats.process] as const] : []),
