@@ -159,6 +159,11 @@ describe("backups respect backup_regions", () => {
     const shown = await ops("GET", `/v1/ops/backups/${backup.backupId}`);
     expect(shown.status).toBe(200);
     expect(shown.body.tenants).toHaveLength(2);
+    // Backup freshness is a metric of the catalog, which records every backup.
+    const metrics = await (await fetch(`${p.catalog.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /homeroute_backup_age_seconds\{[^}]*region="ap-id"[^}]*store_region="ap-sg"[^}]*\} [0-9.e+-]+/,
+    );
   });
 
   it("restores an allowed tenant into a fresh database in ap-sg: every table's count and checksum equal the backup's and the source's", async () => {

@@ -129,6 +129,24 @@ export function registerReadinessMetrics(s: ReadinessSources): void {
       }
     },
   });
+  // Backup freshness (DESIGN §14): the catalog records every backup, so it answers for all regions.
+  new Gauge({
+    name: "homeroute_backup_age_seconds",
+    help: "Seconds since the last completed backup of a region's cell into a store region; absent when never backed up.",
+    labelNames: ["region", "store_region"] as const,
+    registers: [registry],
+    async collect() {
+      try {
+        const rows = await s.sql<{ source_region: string; store_region: string; age: number }[]>`
+          SELECT source_region, store_region, extract(epoch FROM now() - max(completed_at))::float8 AS age
+          FROM cell_backup WHERE status = 'COMPLETED' GROUP BY source_region, store_region`;
+        this.reset();
+        for (const r of rows) this.set({ region: r.source_region, store_region: r.store_region }, r.age);
+      } catch {
+        this.reset();
+      }
+    },
+  });
   new Gauge({
     name: "homeroute_dr_last_drill_timestamp_seconds",
     help: "Unix time of the tenant's last recorded DR drill (globalctl drill); absent when never drilled.",

@@ -79,14 +79,6 @@ export function createCellMetrics(region: string, sql: Sql): CellMetrics {
       }
     },
   });
-  // Registered so dashboards and alerts can refer to it; no backup job exists yet, so it has no
-  // samples (docs/metrics.md).
-  new Gauge({
-    name: "homeroute_backup_age_seconds",
-    help: "Seconds since the last successful backup of this region's data class (unset: no backups yet).",
-    labelNames: ["region", "data_class"] as const,
-    registers: [registry],
-  });
   return { registry, commandDuration, readDuration, routingErrors, residencyViolations };
 }
 
