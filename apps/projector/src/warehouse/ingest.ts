@@ -1,13 +1,7 @@
 import { type DomainEvent, decide, domainEvent } from "@homeroute/contracts";
-import { connectNats, ensureStream } from "@homeroute/events";
+import { connectNats, ensureProjectorConsumer, ensureStream } from "@homeroute/events";
 import type { Logger } from "@homeroute/service-kit";
-import {
-  AckPolicy,
-  type ConsumerMessages,
-  type JsMsg,
-  jetstream,
-  jetstreamManager,
-} from "@nats-io/jetstream";
+import { type ConsumerMessages, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Sql, TransactionSql } from "postgres";
 import type { WarehouseEnv } from "./env.js";
@@ -48,15 +42,7 @@ export class WarehouseIngest {
         const js = jetstream(this.nc);
         for (const region of this.env.REGIONS) {
           const stream = await ensureStream(jsm, this.env.SUBJECT_ROOT, region);
-          try {
-            await jsm.consumers.info(stream, DURABLE);
-          } catch {
-            await jsm.consumers.add(stream, {
-              durable_name: DURABLE,
-              ack_policy: AckPolicy.Explicit,
-              ack_wait: 30e9,
-            });
-          }
+          await ensureProjectorConsumer(jsm, stream, DURABLE);
           const messages = await (await js.consumers.get(stream, DURABLE)).consume({ max_messages: 500 });
           this.consumers.push(messages);
           void this.run(region, messages);
