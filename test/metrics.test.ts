@@ -172,6 +172,43 @@ describe("cell /metrics", () => {
   });
 });
 
+describe("Server-Timing (the latency report's split, docs/slo.md)", () => {
+  /** `app;dur=1.20, db;dur=0.40, edge;dur=3.10` → {app: 1.2, db: 0.4, edge: 3.1}. */
+  const parts = (h: Headers) =>
+    Object.fromEntries(
+      (h.get("server-timing") ?? "")
+        .split(",")
+        .map((p) => /^\s*(\w+);dur=([\d.]+)/.exec(p))
+        .filter((m) => m !== null)
+        .map((m) => [m[1]!, Number(m[2])]),
+    ) as Record<string, number>;
+
+  it("reads at home report their SQL as db, apart from app, as commands do", async () => {
+    // The investigator may also read audit trails here.
+    const grant = await fetch(
+      `${p.cells["ap-sg"]!.url}/internal/v1/tenants/${tenant.tenantId}/grants/${tenant.users.investigator}/auditor`,
+      { method: "PUT", headers: { authorization: `Bearer ${INTERNAL_TOKEN}` } },
+    );
+    expect(grant.ok).toBe(true);
+    const base = `/v1/tenants/${tenant.tenantId}/cases`;
+    const o = { token: tenant.tokens.investigator, edgeRegion: "ap-sg" };
+    const calls = {
+      "case.get": await edgeCall(p, "GET", `${base}/${created.caseId}?consistency=strong`, undefined, o),
+      "case.list": await edgeCall(p, "GET", `${base}?limit=10`, undefined, o),
+      "case.audit": await edgeCall(p, "GET", `${base}/${created.caseId}/audit`, undefined, o),
+      "case.create": await edgeCall(p, "POST", base, newCase, o),
+    };
+    for (const [operation, r] of Object.entries(calls)) {
+      expect(r.status, operation).toBeLessThan(300);
+      expect(r.headers.get("x-served-by-region"), operation).toBe("ap-sg");
+      const t = parts(r.headers);
+      expect(t.db, `${operation}: ${r.headers.get("server-timing")}`).toBeGreaterThan(0);
+      expect(t.app, operation).toBeGreaterThanOrEqual(t.db!);
+      expect(t.edge, operation).toBeGreaterThanOrEqual(t.app!);
+    }
+  });
+});
+
 describe("relay and projector /metrics", () => {
   it("the relay exposes its outbox backlog and what it published", async () => {
     const samples = await until("a published event counted", async () => {

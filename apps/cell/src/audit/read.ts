@@ -1,4 +1,5 @@
 import { type AuditItemView, DomainError } from "@homeroute/contracts";
+import { timeDb } from "@homeroute/service-kit";
 import { authorizeRead } from "../cases/read.js";
 import { iso } from "../cases/view.js";
 import type { CellDeps } from "../deps.js";
@@ -16,13 +17,15 @@ export async function readCaseAudit(
 ): Promise<AuditItemView[]> {
   const prelude = await authorizeRead(deps, tenantId, reader, "audit.read", caseId);
   if (!prelude.caseRow) throw new DomainError("NOT_FOUND", "unknown case");
-  const rows = await deps.sql<Record<string, unknown>[]>`
+  const rows = await timeDb(
+    () => deps.sql<Record<string, unknown>[]>`
     SELECT audit_event_id, action_type, actor_id, aggregate_type, aggregate_id, aggregate_version, home_region,
       region_epoch, command_id, correlation_id, occurred_at, recorded_at, payload_hash, prev_hash, hash
     FROM global_audit_event
     WHERE tenant_id = ${tenantId}
       AND (aggregate_id = ${caseId} OR metadata -> 'payload' ->> 'caseId' = ${caseId})
-    ORDER BY chain_seq`;
+    ORDER BY chain_seq`,
+  );
   return rows.map((r) => ({
     auditEventId: r.audit_event_id as string,
     actionType: r.action_type as string,

@@ -7,6 +7,7 @@ import {
   readsAsSupport,
 } from "@homeroute/contracts";
 import { UUID_RE } from "@homeroute/ids";
+import { timeDb } from "@homeroute/service-kit";
 import type { CaseRow } from "../commands/prelude.js";
 import { type Prelude, readPrelude } from "../commands/prelude.js";
 import type { CellDeps } from "../deps.js";
@@ -17,6 +18,9 @@ import { caseView } from "./view.js";
 /**
  * Reads at home are strong: the home's own committed state, lag 0 (DESIGN §6). Support reads are
  * also held to the tenant's residency policy here (docs/residency.md "Support access").
+ *
+ * A read's SQL is timed with `timeDb`, as the command path's is, so its Server-Timing splits `db`
+ * from `app` (the latency report, docs/slo.md).
  */
 export async function authorizeRead(
   deps: CellDeps,
@@ -25,12 +29,13 @@ export async function authorizeRead(
   permission: Permission,
   caseId?: string,
 ): Promise<Prelude> {
-  const prelude = await readPrelude(deps, { tenantId, userId: reader.userId, caseId });
+  const prelude = await timeDb(() => readPrelude(deps, { tenantId, userId: reader.userId, caseId }));
   assertHomedHere({ region: deps.region, tenant: prelude.tenant, tenantFence: prelude.tenantFence });
   if (!allows(prelude.roles, permission))
     throw new DomainError("FORBIDDEN", `the caller may not ${permission}`);
   if (readsAsSupport(prelude.roles, permission, reader.supportRegion)) {
-    await requireSupportAccess(deps, tenantId, prelude, reader, permission, caseId);
+    // SQL only when refused (the refusal's audit row); the policy decision itself is in memory.
+    await timeDb(() => requireSupportAccess(deps, tenantId, prelude, reader, permission, caseId));
   }
   return prelude;
 }
@@ -71,7 +76,8 @@ export async function listCases(
   const prelude = await authorizeRead(deps, tenantId, reader, "case.read");
   const after = q.cursor ? decodeCursor(q.cursor) : null;
   const { sql } = deps;
-  const rows = await sql<CaseRow[]>`
+  const rows = await timeDb(
+    () => sql<CaseRow[]>`
     SELECT case_id AS "caseId", tenant_id AS "tenantId", case_number AS "caseNumber", home_region AS "homeRegion",
       region_epoch AS "regionEpoch", status, category, country_code AS "countryCode", summary, version,
       created_at AS "createdAt", updated_at AS "updatedAt"
@@ -80,7 +86,8 @@ export async function listCases(
       ${q.status ? sql`AND status = ${q.status}` : sql``}
       ${after ? sql`AND case_id < ${after}` : sql``}
     ORDER BY case_id DESC
-    LIMIT ${q.limit + 1}`;
+    LIMIT ${q.limit + 1}`,
+  );
   const page = rows.slice(0, q.limit);
   const last = page[page.length - 1];
   return {
