@@ -76,6 +76,18 @@ const auditRowsIn = async (region: string, tenantId: string) => {
   return r!;
 };
 
+/** The projector's audit replica series (docs/metrics.md), keyed `<name without prefix>|<source region>`. */
+async function replicaMetrics(): Promise<Map<string, number>> {
+  const res = await fetch(`${ev.projector.url}/metrics`);
+  expect(res.status).toBe(200);
+  const out = new Map<string, number>();
+  for (const line of (await res.text()).split("\n")) {
+    const m = /^homeroute_audit_replica_(\w+)\{(?:.*,)?source_region="([^"]+)"(?:,.*)?\}\s+(\S+)$/.exec(line);
+    if (m) out.set(`${m[1]}|${m[2]}`, Number(m[3]));
+  }
+  return out;
+}
+
 /** Alters a stored row as a superuser who bypasses the append-only triggers would. */
 const tamper = (
   region: string,
@@ -101,6 +113,28 @@ describe("protected audit replica", () => {
     // Published in chain order: the replica never lacked an earlier link.
     const after = ev.projector.auditReplicator!.stats;
     expect(after.linksRedeliveredAfterGap + after.linksBackfilled).toBe(gapsBefore);
+    // The same counts on the projector's /metrics, by source region (the chain's home), every
+    // series present for every region from the start.
+    const counts = ev.projector.auditReplicator!.countsByRegion;
+    const replicatedBefore = counts["ap-sg"]!.linksReplicated;
+    const m = await replicaMetrics();
+    expect(m.get("links_replicated_total|ap-sg")).toBeGreaterThanOrEqual(replicatedBefore);
+    expect(m.get("links_replicated_total|ap-sg")).toBeLessThanOrEqual(counts["ap-sg"]!.linksReplicated);
+    expect(m.get("links_replicated_total|ap-sg")).toBeGreaterThanOrEqual(13);
+    for (const region of REGIONS) {
+      for (const name of [
+        "replicated",
+        "backfilled",
+        "deferred",
+        "without_replica",
+        "redelivered_after_gap",
+        "diverged",
+      ]) {
+        expect(m.get(`links_${name}_total|${region}`), `${name} ${region}`).toBeGreaterThanOrEqual(0);
+      }
+      expect(m.get(`pending_links|${region}`), region).toBeGreaterThanOrEqual(0);
+    }
+    expect(m.get("links_diverged_total|ap-sg")).toBe(0);
     expect(v).toMatchObject({
       tenantId: t.tenantId,
       ok: true,
@@ -192,6 +226,10 @@ describe("protected audit replica", () => {
     const v = await verify(t.tenantId);
     expect(v).toMatchObject({ ok: true, home: { region: "ap-id", ok: true }, replica: null });
     expect(v.warning).toMatch(/ID_STRICT has no backup region other than ap-id/);
+    // Counted as links without a replica, and nothing of ap-id's stream left pending.
+    const m = await replicaMetrics();
+    expect(m.get("links_without_replica_total|ap-id")).toBeGreaterThanOrEqual(v.home.checked);
+    expect(m.get("pending_links|ap-id")).toBe(0);
     expect((await auditRowsIn("ap-id", t.tenantId)).home).toBe(v.home.checked);
     for (const region of ["ap-sg", "ap-au"]) {
       expect(await auditRowsIn(region, t.tenantId), region).toEqual({ home: 0, replica: 0 });
@@ -221,6 +259,7 @@ describe("protected audit replica", () => {
       });
       expect(r.status, JSON.stringify(r.body)).toBe(201);
     };
+    const deferredBefore = (await replicaMetrics()).get("links_deferred_total|ap-sg") ?? 0;
     await p.stopCell("ap-au");
     try {
       for (let i = 0; i < 3; i++) await write(shared);
@@ -231,6 +270,11 @@ describe("protected audit replica", () => {
       const g = await caughtUp(global.tenantId);
       expect(g).toMatchObject({ ok: true, replica: { region: "ap-id", ok: true, headMatchesHome: true } });
       expect((await auditRowsIn("ap-id", global.tenantId)).replica).toBe(g.home.checked);
+      // The shared tenant's links waited: sent back to the stream for later, and counted so.
+      await until("links to the away replica counted as deferred", async () => {
+        const n = (await replicaMetrics()).get("links_deferred_total|ap-sg") ?? 0;
+        return n > deferredBefore;
+      });
     } finally {
       await p.restartCell("ap-au");
     }
@@ -271,6 +315,12 @@ describe("protected audit replica", () => {
     expect(v).toMatchObject({ ok: true, replica: { ok: true, headMatchesHome: true } });
     expect(v.replica!.lastSeq).toBeGreaterThanOrEqual(before.home.lastSeq + 3);
     expect(ev.projector.auditReplicator!.stats.linksBackfilled).toBeGreaterThanOrEqual(2);
+    // This projector process started after the purge: its counters hold exactly this backfill.
+    const m = await replicaMetrics();
+    expect(m.get("links_backfilled_total|ap-sg")).toBeGreaterThanOrEqual(2);
+    expect(m.get("links_replicated_total|ap-sg")).toBeGreaterThanOrEqual(
+      m.get("links_backfilled_total|ap-sg")!,
+    );
   });
 
   it("the verification is for operators only, and names what it cannot check", async () => {

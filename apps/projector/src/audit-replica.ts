@@ -58,6 +58,18 @@ export interface AuditReplicatorStatus {
   lastError: string | null;
 }
 
+/** The link counts of `AuditReplicatorStatus` (every field but `lastError`). */
+export type AuditReplicaCounts = Omit<AuditReplicatorStatus, "lastError">;
+
+const zeroCounts = (): AuditReplicaCounts => ({
+  linksReplicated: 0,
+  linksWithoutReplica: 0,
+  linksDiverged: 0,
+  linksBackfilled: 0,
+  linksRedeliveredAfterGap: 0,
+  linksDeferred: 0,
+});
+
 type Outcome = "done" | "later";
 
 /** One tenant's links of one region's chain, waiting to be delivered in order. */
@@ -81,17 +93,23 @@ export class AuditReplicator {
   private keepAlive: NodeJS.Timeout | null = null;
   private readonly policies = new Map<string, { policy: ResidencyPolicy; at: number }>();
   private connecting: Promise<void> = Promise.resolve();
-  readonly stats: AuditReplicatorStatus = {
-    linksReplicated: 0,
-    linksWithoutReplica: 0,
-    linksDiverged: 0,
-    linksBackfilled: 0,
-    linksRedeliveredAfterGap: 0,
-    linksDeferred: 0,
-    lastError: null,
-  };
+  readonly stats: AuditReplicatorStatus = { ...zeroCounts(), lastError: null };
+  /**
+   * The same counts per source region (the audit stream's region: the chains' home), from 0 at
+   * each start, every region present from the start (/metrics, docs/metrics.md).
+   */
+  readonly countsByRegion: Record<string, AuditReplicaCounts> = {};
 
-  constructor(private readonly o: AuditReplicatorOptions) {}
+  constructor(private readonly o: AuditReplicatorOptions) {
+    for (const region of o.regions) this.countsByRegion[region] = zeroCounts();
+  }
+
+  private count(region: string, key: keyof AuditReplicaCounts, n: number): void {
+    this.stats[key] += n;
+    const counts = this.countsByRegion[region] ?? zeroCounts();
+    counts[key] += n;
+    this.countsByRegion[region] = counts;
+  }
 
   /** Connects in the background: NATS being down at start is a state, not a failure. */
   start(): void {
@@ -190,7 +208,7 @@ export class AuditReplicator {
         const failures = (this.failures.get(key) ?? 0) + 1;
         this.failures.set(key, failures);
         const delayMs = Math.min(60_000, 500 * 2 ** failures);
-        this.stats.linksDeferred += q.msgs.length;
+        this.count(q.region, "linksDeferred", q.msgs.length);
         for (const m of q.msgs.splice(0)) m.nak(delayMs);
         q.messages.splice(0);
       }
@@ -220,7 +238,7 @@ export class AuditReplicator {
     if (target === null) {
       // The policy keeps the chain in its home only: no copy anywhere (docs/audit.md).
       for (const m of msgs) m.ack();
-      this.stats.linksWithoutReplica += msgs.length;
+      this.count(region, "linksWithoutReplica", msgs.length);
       msgs.splice(0);
       messages.splice(0);
       return "done";
@@ -257,7 +275,7 @@ export class AuditReplicator {
       const taken = r.accepted + r.duplicates;
       for (const m of msgs.splice(0, taken)) m.ack();
       messages.splice(0, taken);
-      this.stats.linksReplicated += r.accepted;
+      this.count(region, "linksReplicated", r.accepted);
       if (!r.refused) continue;
       if (r.refused.reason === "gap") {
         // Links the stream no longer has (retention, a purge) or has not redelivered yet: the
@@ -265,14 +283,14 @@ export class AuditReplicator {
         if (await this.backfill(region, tenantId, url, r.head.seq, r.refused.chainSeq)) continue;
         // The home cannot say: this link and the rest come again from the stream, after the
         // earlier ones, so the copy stays a prefix of the home's chain.
-        this.stats.linksRedeliveredAfterGap += msgs.length;
+        this.count(region, "linksRedeliveredAfterGap", msgs.length);
         for (const m of msgs.splice(0)) m.nak(1000);
         messages.splice(0);
         return "done";
       }
       // The home's chain is not the one copied so far (restored or forked home): sending again
       // cannot fix it. Verification shows the replica behind; an operator decides.
-      this.stats.linksDiverged += msgs.length;
+      this.count(region, "linksDiverged", msgs.length);
       this.stats.lastError = `replica ${target} of tenant ${tenantId}: ${r.refused.detail}`;
       this.o.log.error("audit replica: chain diverged", {
         region,
@@ -320,8 +338,8 @@ export class AuditReplicator {
         });
         if (!sent.ok) throw new Error(`replica cell answered ${sent.status}`);
         const r = auditReplicaLinksResult.parse(await sent.json());
-        this.stats.linksBackfilled += r.accepted;
-        this.stats.linksReplicated += r.accepted;
+        this.count(region, "linksBackfilled", r.accepted);
+        this.count(region, "linksReplicated", r.accepted);
         if (r.refused || r.head.seq <= head) return false;
         head = r.head.seq;
       }

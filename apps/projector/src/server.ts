@@ -29,7 +29,7 @@ export async function startProjector(env: ProjectorEnv): Promise<RunningProjecto
         })
       : null;
   auditReplicator?.start();
-  const registry = createProjectorMetrics(projector.sql, () => projector.standbyLag());
+  const registry = createProjectorMetrics(projector.sql, () => projector.standbyLag(), auditReplicator);
   const status = async () => ({
     ...(await projector.status()),
     auditReplica: auditReplicator && {
