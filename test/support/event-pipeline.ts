@@ -7,6 +7,7 @@ import {
 import { type RunningRelay, relayEnvSchema, startRelay } from "@homeroute/relay";
 import { createTestDatabase, startTestNats, type TestDatabase, type TestNats } from "@homeroute/testkit";
 import { INTERNAL_TOKEN, type Planet } from "./planet.js";
+import { teardownStep } from "./teardown.js";
 
 /** Relays for every cell of a planet and one projector, on a nats-server of the test's own. */
 export interface EventPipeline {
@@ -69,10 +70,11 @@ export async function startEventPipeline(p: Planet): Promise<EventPipeline> {
       p.catalog.deps.env.PROJECTOR_URL = projector.url;
     },
     async close() {
-      await projector.close().catch(() => {});
-      for (const r of Object.values(relays)) await r.close().catch(() => {});
-      await nats.destroy();
-      await projectorDb.drop();
+      await teardownStep("projector", () => projector.close());
+      for (const [region, r] of Object.entries(relays))
+        await teardownStep(`relay ${region}`, () => r.close());
+      await teardownStep("nats-server", () => nats.destroy());
+      await teardownStep("projector database", () => projectorDb.drop());
     },
   };
   return pipeline;

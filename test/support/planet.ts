@@ -12,6 +12,7 @@ import {
   type TestDatabase,
 } from "@homeroute/testkit";
 import { type RunningEdge, startEdge } from "./edge-worker.js";
+import { teardownStep } from "./teardown.js";
 
 export const INTERNAL_TOKEN = "internal-test-token-0123456789";
 
@@ -130,10 +131,13 @@ export async function startPlanet(
       throw new Error("cell sync did not settle");
     },
     async close() {
-      await edge.close();
-      if (catalogRunning) await catalog.close();
-      for (const c of Object.values(cells)) await c.close().catch(() => {});
-      for (const db of dbs) await db.drop();
+      await teardownStep("edge (Miniflare)", () => edge.close());
+      if (catalogRunning) await teardownStep("catalog", () => catalog.close());
+      // A cell the test stopped is already closed: closing it again is not a failure.
+      for (const [region, c] of Object.entries(cells)) {
+        await teardownStep(`cell ${region}`, () => c.close().catch(() => {}));
+      }
+      for (const db of dbs) await teardownStep("test database", () => db.drop());
       await rm(objects, { recursive: true, force: true });
     },
   };

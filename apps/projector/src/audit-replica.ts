@@ -201,6 +201,8 @@ export class AuditReplicator {
     try {
       while (q.msgs.length > 0 && this.running) {
         const outcome = await this.deliverChain(q.region, q.tenantId, q.msgs, q.messages);
+        // Stopping: what was not delivered goes back at once (finally), not after a backoff.
+        if (!this.running) break;
         if (outcome === "done") {
           this.failures.delete(key);
           continue;
@@ -251,6 +253,9 @@ export class AuditReplicator {
       return "later";
     }
     while (msgs.length > 0) {
+      // A long queue (a 5,000-case tenant's chain) is many requests: stopping must not wait for
+      // all of them. What is left goes back to the stream for the next replicator.
+      if (!this.running) return "later";
       const n = chunkSize(messages);
       let r: AuditReplicaLinksResult;
       try {
@@ -281,6 +286,7 @@ export class AuditReplicator {
         // Links the stream no longer has (retention, a purge) or has not redelivered yet: the
         // home's cell has them. Filled, the queue is sent again from where it stopped.
         if (await this.backfill(region, tenantId, url, r.head.seq, r.refused.chainSeq)) continue;
+        if (!this.running) return "later";
         // The home cannot say: this link and the rest come again from the stream, after the
         // earlier ones, so the copy stays a prefix of the home's chain.
         this.count(region, "linksRedeliveredAfterGap", msgs.length);
@@ -319,6 +325,7 @@ export class AuditReplicator {
     if (!homeUrl) return false;
     try {
       while (head < upTo - 1) {
+        if (!this.running) return false;
         const limit = Math.min(500, upTo - 1 - head);
         const res = await fetch(
           `${homeUrl}/internal/v1/tenants/${tenantId}/audit/links?afterSeq=${head}&limit=${limit}`,
