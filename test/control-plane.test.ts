@@ -165,6 +165,36 @@ describe("placement is idempotent and reaches a cell that was down", () => {
   });
 });
 
+describe("residency policies", () => {
+  it("deferred_upload_allowed is seeded from infra/topology.json and shown in the tenant's placement", async () => {
+    const rows = await p.catalog.deps.sql<{ policy_code: string; deferred_upload_allowed: boolean }[]>`
+      SELECT policy_code, deferred_upload_allowed FROM residency_policy ORDER BY policy_code`;
+    expect(Object.fromEntries(rows.map((r) => [r.policy_code, r.deferred_upload_allowed]))).toEqual({
+      APAC_SHARED: true,
+      EU_GDPR: true,
+      GLOBAL_STANDARD: true,
+      ID_STRICT: false,
+    });
+    for (const [policy, deferredUploadAllowed] of [
+      ["ID_STRICT", false],
+      ["APAC_SHARED", true],
+    ] as const) {
+      const placed = await edgeCall(
+        p,
+        "POST",
+        "/v1/ops/tenants",
+        { name: `Deferral ${policy}`, homeRegion: "ap-id", residencyPolicy: policy },
+        { token: p.opsToken },
+      );
+      expect(placed.status).toBe(201);
+      const shown = await edgeCall(p, "GET", `/v1/ops/tenants/${placed.body.tenantId}`, undefined, {
+        token: p.opsToken,
+      });
+      expect(shown.body.policy).toMatchObject({ deferredUploadAllowed });
+    }
+  });
+});
+
 describe("reference data survives a catalog outage", () => {
   it("serves the last valid version from the edge's copy", async () => {
     const first = await edgeCall(p, "GET", "/v1/reference/countries");

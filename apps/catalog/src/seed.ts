@@ -25,14 +25,15 @@ export async function seedCatalog(deps: CatalogDeps): Promise<void> {
       // Secondary sinks default to the allowed regions; issue 8 makes each one explicit.
       await tx`
         INSERT INTO residency_policy (policy_code, allowed_regions, backup_regions, analytics_allowed, analytics_mode,
-          cross_border_export_allowed, projection_regions, search_regions, log_regions, support_regions,
-          description, effective_from)
+          cross_border_export_allowed, deferred_upload_allowed, projection_regions, search_regions, log_regions,
+          support_regions, description, effective_from)
         VALUES (${p.policyCode}, ${p.allowedRegions}, ${p.backupRegions}, ${p.analyticsAllowed},
-          ${p.analyticsMode ?? "full"}, ${p.crossBorderExportAllowed}, ${p.allowedRegions}, ${p.allowedRegions},
-          ${p.allowedRegions}, ${p.allowedRegions}, ${p.policyCode}, '2026-01-01')
+          ${p.analyticsMode ?? "full"}, ${p.crossBorderExportAllowed}, ${p.deferredUploadAllowed}, ${p.allowedRegions},
+          ${p.allowedRegions}, ${p.allowedRegions}, ${p.allowedRegions}, ${p.policyCode}, '2026-01-01')
         ON CONFLICT (policy_code) DO UPDATE SET allowed_regions = EXCLUDED.allowed_regions,
           backup_regions = EXCLUDED.backup_regions, analytics_allowed = EXCLUDED.analytics_allowed,
-          analytics_mode = EXCLUDED.analytics_mode, cross_border_export_allowed = EXCLUDED.cross_border_export_allowed`;
+          analytics_mode = EXCLUDED.analytics_mode, cross_border_export_allowed = EXCLUDED.cross_border_export_allowed,
+          deferred_upload_allowed = EXCLUDED.deferred_upload_allowed`;
     }
     for (const kind of ["countries", "violation-categories"] as const) {
       const d = referenceData[kind];

@@ -7,6 +7,7 @@ import { startObjectStoreServer } from "../src/evidence/store-server.js";
 import {
   type CellHarness,
   call,
+  countRows,
   createCase,
   INTERNAL_TOKEN,
   setupTenant,
@@ -106,5 +107,144 @@ describe("the region's evidence store", () => {
     expect(metrics).toMatch(
       /homeroute_residency_violation_attempts_total\{[^}]*policy="ID_STRICT"[^}]*\} [1-9]/,
     );
+  });
+});
+
+// "Deferred upload if policy allows" (seed §19): ID_STRICT does not (deferred_upload_allowed false,
+// docs/residency.md), so in its home ap-id a store outage refuses its uploads, and only its.
+describe("the store down, for a policy that does not allow a deferred upload", () => {
+  let strict: CellHarness;
+  let strictStoreDir: string;
+  let strictSpoolDir: string;
+  let strictStore: { url: string; close(): Promise<void> };
+  let strictPort: number;
+  const storeUp = () =>
+    startObjectStoreServer({ dir: strictStoreDir, region: "ap-id", token: INTERNAL_TOKEN, port: strictPort });
+
+  beforeAll(async () => {
+    strictStoreDir = await mkdtemp(join(tmpdir(), "hr-store-"));
+    strictSpoolDir = await mkdtemp(join(tmpdir(), "hr-spool-"));
+    strictStore = await startObjectStoreServer({
+      dir: strictStoreDir,
+      region: "ap-id",
+      token: INTERNAL_TOKEN,
+    });
+    strictPort = Number(new URL(strictStore.url).port);
+    strict = await startCellHarness("evidence_store_strict", "ap-id", {
+      OBJECT_STORE_URL: strictStore.url,
+      EVIDENCE_SPOOL_DIR: strictSpoolDir,
+      DEFERRED_UPLOAD_INTERVAL_MS: 200,
+    });
+  });
+  afterAll(async () => {
+    await strict?.close();
+    await strictStore?.close().catch(() => {});
+    await rm(strictStoreDir, { recursive: true, force: true });
+    await rm(strictSpoolDir, { recursive: true, force: true });
+  });
+
+  const tenantOf = async (policy: string) => {
+    const t = await setupTenant(strict);
+    // The catalog's registration route, as it would register a tenant of this policy.
+    const res = await strict.internal("PUT", `/internal/v1/tenants/${t.tenantId}`, {
+      name: "Test Regulator",
+      homeRegion: "ap-id",
+      status: "ACTIVE",
+      residencyPolicy: policy,
+    });
+    expect(res.status).toBeLessThan(300);
+    return t;
+  };
+  const post = (tenantId: string, caseId: string, token: string, bytes: string, key: string) =>
+    call(strict, "POST", `/v1/tenants/${tenantId}/cases/${caseId}/evidence`, bytes, {
+      token,
+      key,
+      headers: { "content-type": "application/pdf", "x-evidence-filename": "letter.pdf" },
+    });
+  const evidenceRows = async (tenantId: string) =>
+    (await strict.sql`SELECT count(*)::int AS n FROM evidence_object WHERE tenant_id = ${tenantId}`)[0]!.n;
+  const idStrictViolations = async () => {
+    const m = await strict.cell.deps.metrics.residencyViolations.get();
+    return m.values.filter((v) => v.labels.policy === "ID_STRICT").reduce((n, v) => n + v.value, 0);
+  };
+
+  it("ID_STRICT: 503 REGION_UNAVAILABLE, nothing written, nothing spooled, no violation counted; the retry after the store returns is stored", async () => {
+    const t = await tenantOf("ID_STRICT");
+    const c = await createCase(strict, t);
+    const before = { ...(await countRows(strict, t.tenantId)), evidence: await evidenceRows(t.tenantId) };
+    const violationsBefore = await idStrictViolations();
+    await strictStore.close();
+    const key = uuidv7();
+    const r = await post(
+      t.tenantId,
+      c.caseId,
+      t.users.investigator!.token,
+      "evidence while the store is down",
+      key,
+    );
+    expect(r.status, JSON.stringify(r.body)).toBe(503);
+    expect(r.body).toMatchObject({ code: "REGION_UNAVAILABLE", region: "ap-id", retryAfterSeconds: 30 });
+    expect(r.body.detail).toContain("does not allow a deferred upload");
+    expect(r.headers.get("retry-after")).toBe("30");
+    // No evidence row, no audit row, no outbox event, no command (the key is free for the retry),
+    // no bytes in the spool or the store, and not a residency violation attempt.
+    expect({ ...(await countRows(strict, t.tenantId)), evidence: await evidenceRows(t.tenantId) }).toEqual(
+      before,
+    );
+    expect(await strict.cell.deps.deferredUploads.pending()).toEqual([]);
+    expect(await idStrictViolations()).toBe(violationsBefore);
+
+    // The uploader kept the original and retries once the store answers: stored, not deferred.
+    strictStore = await storeUp();
+    const retry = await post(
+      t.tenantId,
+      c.caseId,
+      t.users.investigator!.token,
+      "evidence while the store is down",
+      key,
+    );
+    expect(retry.status, JSON.stringify(retry.body)).toBe(201);
+    expect(retry.body.upload).toBe("STORED");
+    const stored = await readFile(
+      join(strictStoreDir, "ap-id", `${t.tenantId}/${c.caseId}/${retry.body.evidenceId}`),
+      "utf8",
+    );
+    expect(stored).toBe("evidence while the store is down");
+    expect(await evidenceRows(t.tenantId)).toBe(before.evidence + 1);
+  });
+
+  it("in the same region and the same outage, a policy that allows it still defers (APAC_SHARED)", async () => {
+    const strictT = await tenantOf("ID_STRICT");
+    const shared = await tenantOf("APAC_SHARED");
+    const strictCase = await createCase(strict, strictT);
+    const sharedCase = await createCase(strict, shared);
+    await strictStore.close();
+    try {
+      const refused = await post(
+        strictT.tenantId,
+        strictCase.caseId,
+        strictT.users.investigator!.token,
+        "a",
+        uuidv7(),
+      );
+      const deferred = await post(
+        shared.tenantId,
+        sharedCase.caseId,
+        shared.users.investigator!.token,
+        "b",
+        uuidv7(),
+      );
+      expect(refused.status).toBe(503);
+      expect(deferred.status, JSON.stringify(deferred.body)).toBe(201);
+      expect(deferred.body.upload).toBe("DEFERRED");
+      expect(await strict.cell.deps.deferredUploads.pending()).toEqual([
+        `${shared.tenantId}/${sharedCase.caseId}/${deferred.body.evidenceId}`,
+      ]);
+    } finally {
+      strictStore = await storeUp();
+    }
+    for (let i = 0; i < 100 && (await strict.cell.deps.deferredUploads.pending()).length > 0; i++)
+      await new Promise((res) => setTimeout(res, 100));
+    expect(await strict.cell.deps.deferredUploads.pending()).toEqual([]);
   });
 });

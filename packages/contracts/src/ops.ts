@@ -43,6 +43,7 @@ export const tenantPlacementView = z.object({
     backupRegions: z.array(regionCode),
     analyticsAllowed: z.boolean(),
     crossBorderExportAllowed: z.boolean(),
+    deferredUploadAllowed: z.boolean(),
   }),
   drTarget: regionCode.nullable(),
   createdAt: isoTime,

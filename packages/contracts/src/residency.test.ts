@@ -7,6 +7,7 @@ import {
   decide,
   drTargetOf,
   firstRefusal,
+  policyFromSnapshot,
   RESIDENCY_REFUSAL_REASONS,
   RESIDENCY_SINKS,
   type ResidencyPolicy,
@@ -80,7 +81,7 @@ const CASES: Record<string, (code: string, region: string) => ResidencyRequest> 
 };
 
 // ok full · pub public_status · anon anonymised_aggregates · excl excluded · defer deferred_upload
-// redact redacted (LOG_PERSONAL dropped) · refusals: R! region_not_allowed, B! not_a_backup_region,
+// store store_only (store down, no deferral: 503 until it returns) · redact redacted (LOG_PERSONAL dropped) · refusals: R! region_not_allowed, B! not_a_backup_region,
 // H! same_as_home, A! analytics_not_allowed, X! cross_border_export_not_allowed
 const EXPECTED = `
 policy           case                           ap-id  ap-sg  eu     us     ap-au
@@ -99,7 +100,7 @@ ID_STRICT        export:backup                  ok     B!     B!     B!     B!
 ID_STRICT        backup_store                   ok     B!     B!     B!     B!
 ID_STRICT        restore_target                 ok     R!     R!     R!     R!
 ID_STRICT        evidence_blob_store:up         ok     R!     R!     R!     R!
-ID_STRICT        evidence_blob_store:down       defer  R!     R!     R!     R!
+ID_STRICT        evidence_blob_store:down       store  R!     R!     R!     R!
 ID_STRICT        support_access                 ok     R!     R!     R!     R!
 ID_STRICT        log_fields                     ok     redact redact redact redact
 ID_STRICT        audit_replica                  ok     B!     B!     B!     B!
@@ -168,6 +169,7 @@ const CELL: Record<string, { allowed: boolean; redactFields?: string[]; [k: stri
   anon: { allowed: true, mode: "anonymised_aggregates" },
   excl: { allowed: true, mode: "excluded" },
   defer: { allowed: true, mode: "deferred_upload" },
+  store: { allowed: true, mode: "store_only" },
   redact: { allowed: true, mode: "redacted", redactFields: LOG_PERSONAL },
   "R!": { allowed: false, code: "RESIDENCY_VIOLATION", reason: "region_not_allowed" },
   "B!": { allowed: false, code: "RESIDENCY_VIOLATION", reason: "not_a_backup_region" },
@@ -290,6 +292,7 @@ describe("rules the seeded policies do not reach", () => {
       backupRegions: ["eu"],
       analyticsAllowed: true,
       crossBorderExportAllowed: true,
+      deferredUploadAllowed: true,
     };
     expect(decide(p, { sink: "export", kind: "support", targetRegion: "us" })).toMatchObject({
       mode: "full",
@@ -336,6 +339,33 @@ describe("rules the seeded policies do not reach", () => {
         targetRegion: "eu",
       }),
     ).toMatchObject({ mode: "redacted", redactFields: ["error", "title", "rationale"] });
+  });
+
+  it("deferred_upload_allowed decides only the store-down answer, never the region", () => {
+    const spoolOk: ResidencyPolicy = { ...policy("ID_STRICT"), deferredUploadAllowed: true };
+    const noSpool: ResidencyPolicy = { ...policy("GLOBAL_STANDARD"), deferredUploadAllowed: false };
+    const down = (targetRegion: string): ResidencyRequest => ({
+      sink: "evidence_blob_store",
+      targetRegion,
+      storeAvailable: false,
+    });
+    expect(decide(spoolOk, down("ap-id"))).toMatchObject({ allowed: true, mode: "deferred_upload" });
+    expect(decide(spoolOk, down("ap-sg"))).toMatchObject({ allowed: false, reason: "region_not_allowed" });
+    for (const r of regions) {
+      expect(decide(noSpool, down(r))).toMatchObject({ allowed: true, mode: "store_only" });
+      expect(
+        decide(noSpool, { sink: "evidence_blob_store", targetRegion: r, storeAvailable: true }),
+      ).toMatchObject({ allowed: true, mode: "full" });
+    }
+  });
+
+  it("a policy from a routing snapshot never allows a deferred upload (fail closed)", () => {
+    const p = policyFromSnapshot({ policy: "GLOBAL_STANDARD", allowedRegions: regions });
+    expect(
+      decide(p, { sink: "evidence_blob_store", targetRegion: "eu", storeAvailable: false }),
+    ).toMatchObject({
+      mode: "store_only",
+    });
   });
 
   it("evidence with storeAvailable unset is an ordinary upload", () => {

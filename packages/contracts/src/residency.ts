@@ -10,6 +10,12 @@ export interface ResidencyPolicy {
   backupRegions: string[];
   analyticsAllowed: boolean;
   crossBorderExportAllowed: boolean;
+  /**
+   * With the region's evidence store down, may an upload commit its metadata now and leave the
+   * bytes in the cell's spool (same region) until the store returns? Absent from a source that
+   * does not carry it: false (the upload waits for the store).
+   */
+  deferredUploadAllowed: boolean;
   /** "anonymised": analytics may only ever see aggregates, even inside the allowed regions. */
   analyticsMode?: "full" | "anonymised";
   // The catalog's residency_policy table carries these per-sink lists; absent, they are the
@@ -70,6 +76,7 @@ export const RESIDENCY_MODES = [
   "anonymised_aggregates",
   "excluded",
   "deferred_upload",
+  "store_only",
   "redacted",
 ] as const;
 export type ResidencyMode = (typeof RESIDENCY_MODES)[number];
@@ -199,6 +206,11 @@ function analyticsModeIn(
   return "anonymised_aggregates";
 }
 
+function evidenceModeOf(policy: ResidencyPolicy, storeAvailable: boolean | undefined): ResidencyMode {
+  if (storeAvailable !== false) return "full";
+  return policy.deferredUploadAllowed ? "deferred_upload" : "store_only";
+}
+
 export function decide(policy: ResidencyPolicy, req: ResidencyRequest): ResidencyDecision {
   const allowed = policy.allowedRegions;
   switch (req.sink) {
@@ -241,15 +253,12 @@ export function decide(policy: ResidencyPolicy, req: ResidencyRequest): Residenc
       }
       return inRegions(policy, req, allowed);
     case "evidence_blob_store":
-      // Seed failover table: store down → metadata only, the bytes waiting beside the store (in
-      // the same region) until it returns. No seeded policy forbids that; a region it may not be
-      // in is refused either way.
-      return inRegions(
-        policy,
-        req,
-        allowed,
-        ok(req.sink, req.storeAvailable === false ? "deferred_upload" : "full"),
-      );
+      // Seed failover table: store down → "deferred upload if policy allows": metadata now, the
+      // bytes waiting in the cell's spool (same region) until the store returns. A policy that
+      // does not allow it gets "store_only": the caller answers 503 until the store is back. That
+      // is not a residency refusal (nothing would leave the region), so it is not counted as one.
+      // A region the bytes may not be in is refused either way.
+      return inRegions(policy, req, allowed, ok(req.sink, evidenceModeOf(policy, req.storeAvailable)));
     case "support_access":
       return inRegions(policy, req, policy.supportRegions ?? allowed);
     case "log_fields":
@@ -346,7 +355,7 @@ export function drTargetOf(policy: ResidencyPolicy, homeRegion: string): string 
 /**
  * The policy as far as a routing snapshot tells it (code and allowed regions): enough for the
  * placement-shaped sinks (standby copies, edge projections). Everything the snapshot does not carry
- * is fail-closed: no backup regions, no analytics, no cross-border export.
+ * is fail-closed: no backup regions, no analytics, no cross-border export, no deferred upload.
  */
 export function policyFromSnapshot(t: { policy: string; allowedRegions: string[] }): ResidencyPolicy {
   return {
@@ -355,5 +364,6 @@ export function policyFromSnapshot(t: { policy: string; allowedRegions: string[]
     backupRegions: [],
     analyticsAllowed: false,
     crossBorderExportAllowed: false,
+    deferredUploadAllowed: false,
   };
 }

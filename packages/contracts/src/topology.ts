@@ -25,6 +25,7 @@ export const topologySchema = z.object({
       analyticsAllowed: z.boolean(),
       analyticsMode: z.enum(["full", "anonymised"]).optional(),
       crossBorderExportAllowed: z.boolean(),
+      deferredUploadAllowed: z.boolean(),
     }),
   ),
 });

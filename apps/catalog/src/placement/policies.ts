@@ -10,13 +10,15 @@ export async function loadPolicy(sql: Sql | TransactionSql, code: string): Promi
       analytics_allowed: boolean;
       analytics_mode: string;
       cross_border_export_allowed: boolean;
+      deferred_upload_allowed: boolean;
       projection_regions: string[];
       search_regions: string[];
       log_regions: string[];
       support_regions: string[];
     }[]
   >`SELECT policy_code, allowed_regions, backup_regions, analytics_allowed, analytics_mode,
-      cross_border_export_allowed, projection_regions, search_regions, log_regions, support_regions
+      cross_border_export_allowed, deferred_upload_allowed, projection_regions, search_regions, log_regions,
+      support_regions
     FROM residency_policy WHERE policy_code = ${code}`;
   if (!p) {
     throw new DomainError("VALIDATION_FAILED", `unknown residency policy ${code}`, {
@@ -31,6 +33,7 @@ export async function loadPolicy(sql: Sql | TransactionSql, code: string): Promi
     // EU_GDPR: analytics only ever sees aggregates (the residency module needs the mode).
     analyticsMode: p.analytics_mode === "anonymised" ? "anonymised" : "full",
     crossBorderExportAllowed: p.cross_border_export_allowed,
+    deferredUploadAllowed: p.deferred_upload_allowed,
     projectionRegions: p.projection_regions,
     searchRegions: p.search_regions,
     logRegions: p.log_regions,

@@ -13,6 +13,7 @@ interface Row {
   backup_regions: string[];
   analytics_allowed: boolean;
   cross_border_export_allowed: boolean;
+  deferred_upload_allowed: boolean;
   created_at: Date;
   updated_at: Date;
 }
@@ -23,6 +24,7 @@ function view(r: Row): TenantPlacementView {
     backupRegions: r.backup_regions,
     analyticsAllowed: r.analytics_allowed,
     crossBorderExportAllowed: r.cross_border_export_allowed,
+    deferredUploadAllowed: r.deferred_upload_allowed,
   };
   return {
     tenantId: r.tenant_id,
@@ -42,7 +44,7 @@ function view(r: Row): TenantPlacementView {
 const select = (sql: Sql | TransactionSql) => sql`
   SELECT a.tenant_id, a.name, f.active_region AS home_region, a.residency_policy, a.status, f.epoch,
     f.status AS fence_status, p.allowed_regions, p.backup_regions, p.analytics_allowed,
-    p.cross_border_export_allowed, a.created_at, a.updated_at
+    p.cross_border_export_allowed, p.deferred_upload_allowed, a.created_at, a.updated_at
   FROM tenant_region_assignment a
   JOIN region_write_epoch f ON f.logical_scope = 'tenant:' || a.tenant_id
   JOIN residency_policy p ON p.policy_code = a.residency_policy`;

@@ -79,8 +79,10 @@ export function planAttachEvidence(
 
 /**
  * Puts the bytes in this region's store; with the store down, spools them beside it when the
- * tenant's policy allows a deferred upload (seed §19), else refuses the upload (503, nothing
- * written). "DEFERRED": the metadata commits now and the bytes follow when the store returns.
+ * tenant's policy allows a deferred upload (seed §19, `deferredUploadAllowed`), else refuses the
+ * upload (503 REGION_UNAVAILABLE, nothing written). "DEFERRED": the metadata commits now and the
+ * bytes follow when the store returns. The 503 is an outage answer, not a residency refusal: no
+ * byte would have left the region, so it is neither audited nor counted as a violation attempt.
  */
 export async function storeOrDefer(
   deps: CellDeps,
@@ -117,6 +119,7 @@ export async function storeOrDefer(
       targetRegion: deps.region,
       storeAvailable: false,
     });
+    // Mode "store_only": the policy wants the bytes in the store of record or not at all.
     if (!d.allowed || d.mode !== "deferred_upload") {
       throw new DomainError(
         "REGION_UNAVAILABLE",

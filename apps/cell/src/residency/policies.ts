@@ -4,7 +4,8 @@ import { type ResidencyPolicy, topologySchema } from "@homeroute/contracts";
 /**
  * The seeded residency policies by code, from the same topology file the catalog seeds its
  * `residency_policy` table from (per-sink lists absent: they are the allowed regions, which is
- * also what the catalog seeds). The cell needs them for the sinks it guards itself (support access).
+ * also what the catalog seeds). The cell needs them for the sinks it guards itself (support access,
+ * evidence uploads: where the bytes go and whether they may wait in the spool).
  */
 export function loadResidencyPolicies(topologyFile: string): ReadonlyMap<string, ResidencyPolicy> {
   const topology = topologySchema.parse(JSON.parse(readFileSync(topologyFile, "utf8")));
@@ -27,6 +28,7 @@ export function policyFor(
       backupRegions: [homeRegion],
       analyticsAllowed: false,
       crossBorderExportAllowed: false,
+      deferredUploadAllowed: false,
     }
   );
 }

@@ -32,6 +32,7 @@ export class TenantPolicies {
         backupRegions: [],
         analyticsAllowed: false,
         crossBorderExportAllowed: false,
+        deferredUploadAllowed: false,
       }
     );
   }

@@ -26,6 +26,8 @@ export const residencyPolicy = pgTable("residency_policy", {
   analyticsAllowed: boolean().notNull(),
   analyticsMode: text().notNull().default("full"),
   crossBorderExportAllowed: boolean().notNull(),
+  /** Evidence store down: metadata now and the bytes spooled in the region, or 503 until it returns. */
+  deferredUploadAllowed: boolean().notNull().default(false),
   projectionRegions: text().array().notNull(),
   searchRegions: text().array().notNull(),
   logRegions: text().array().notNull(),
