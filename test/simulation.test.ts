@@ -65,9 +65,11 @@ describe("the local simulation", () => {
       "demo",
       "edgeUrl",
       "natsUrl",
+      "objectStores",
       "simUrl",
     ]);
     expect(Object.keys(topo.cells).sort()).toEqual(["ap-au", "ap-id", "ap-sg", "eu", "us"]);
+    expect(Object.keys(topo.objectStores).sort()).toEqual(["ap-au", "ap-id", "ap-sg", "eu", "us"]);
     expect(new Set(topo.demo.tenants.map((t: any) => t.residencyPolicy))).toEqual(
       new Set(["ID_STRICT", "EU_GDPR", "APAC_SHARED", "GLOBAL_STANDARD"]),
     );
@@ -227,6 +229,19 @@ describe("the local simulation", () => {
     expect(JSON.parse(replay.out).checksum).toBe(r.checksum);
   });
 
+  it("warehouse is a fault target of its own: partitioned, reports are 503; healed, they answer", async () => {
+    const fault = await post(`${topo.simUrl}/sim/faults`, { target: "warehouse", kind: "partition" });
+    expect(fault.status).toBe(201);
+    try {
+      const cut = await globalctl("report", "--json");
+      expect(cut.code).toBe(1);
+      expect(JSON.parse(cut.out).code).toBe("REGION_UNAVAILABLE");
+    } finally {
+      await fetch(`${topo.simUrl}/sim/faults/${fault.body.faultId}`, { method: "DELETE" });
+    }
+    expect((await globalctl("report", "--json")).code).toBe(0);
+  });
+
   it("applies the realistic latency profile by the request's edge region", async () => {
     expect((await globalctl("latency", "realistic")).code).toBe(0);
     const { tenantId, token } = await tokenFor("ap-id", "investigator");
@@ -261,7 +276,8 @@ describe("the local simulation", () => {
     const pids = Object.values(status.processes)
       .map((p: any) => p.pid)
       .filter(Boolean) as number[];
-    expect(pids.length).toBeGreaterThanOrEqual(12); // catalog, projector, 5 cells, 5 relays (+ nats)
+    // catalog, projector, warehouse, 5 cells, 5 relays, 5 evidence stores (+ nats, the dashboard)
+    expect(pids.length).toBeGreaterThanOrEqual(18);
     const exited = new Promise((r) => sim.process.once("exit", r));
     sim.process.kill("SIGTERM");
     await exited;

@@ -21,7 +21,7 @@ export const repoRoot = new URL("../../", import.meta.url).pathname;
 
 export async function startSimProcess(extraEnv: Record<string, string> = {}): Promise<SimProcess> {
   const stateDir = await mkdtemp(join(tmpdir(), "hr-sim-"));
-  // A simulation uses base … base+57. Bases 100 apart never overlap, and all stay below the
+  // A simulation uses base … base+75. Bases 100 apart never overlap, and all stay below the
   // kernel's ephemeral range (32768+), where any test's outgoing connection or port-0 server could
   // take one of them first (a process then "exited before it was ready").
   const portBase = 20000 + Math.floor(Math.random() * 120) * 100;

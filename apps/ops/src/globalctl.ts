@@ -159,7 +159,7 @@ const VERBS: Record<string, Verb> = {
   },
   fault: {
     usage: "fault inject TARGET kill|pause|partition | fault heal ID | fault list",
-    help: "Breaks the local simulation on purpose. Targets: cell:<r>, db:<r>, relay:<r>, nats, catalog, projector.",
+    help: "Breaks the local simulation on purpose. Targets: cell:<r>, db:<r>, relay:<r>, store:<r> (evidence store), nats, catalog, projector, warehouse.",
     async run(ctx, [sub, a, b]) {
       if (!ctx.simUrl) throw new CliError("CONFIG", "no simulation found (start it with ./run.sh start)");
       if (sub === "inject")

@@ -47,6 +47,9 @@ export const ports = (base: number) => ({
   relay: (i: number) => base + 50 + i,
   projector: base + 56,
   warehouse: base + 57,
+  warehouseProxy: base + 58,
+  store: (i: number) => base + 61 + i,
+  storeProxy: (i: number) => base + 71 + i,
 });
 
 /** Secrets the simulation made for itself, kept in the state dir so restarts and globalctl agree. */

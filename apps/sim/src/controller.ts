@@ -12,7 +12,9 @@ export interface SimControls {
 }
 
 const faultBody = z.strictObject({
-  target: z.string().regex(/^(cell|db|relay):[a-z]{2}(-[a-z]{2,8})?$|^(nats|catalog|projector)$/),
+  target: z
+    .string()
+    .regex(/^(cell|db|relay|store):[a-z]{2}(-[a-z]{2,8})?$|^(nats|catalog|projector|warehouse)$/),
   kind: z.enum(FAULT_KINDS),
 });
 const latencyBody = z.strictObject({ profile: z.enum(["realistic", "none"]) });

@@ -25,6 +25,8 @@ export interface TopologyFile {
   dashboardUrl: string;
   natsUrl: string;
   cells: Record<string, string>;
+  /** Each region's evidence object store (through its fault proxy), reached with the internal token. */
+  objectStores: Record<string, string>;
   demo: Demo;
 }
 
@@ -45,8 +47,9 @@ export function makeToken(
 }
 
 /**
- * Starts the whole planet (DESIGN §15): Postgres, NATS, the catalog and five cells as their own
- * processes behind fault proxies, the edge Worker in Miniflare, and the simulation controller.
+ * Starts the whole planet (DESIGN §15): Postgres, NATS, the catalog, five cells and each region's
+ * evidence store as their own processes behind fault proxies, the edge Worker in Miniflare, and
+ * the simulation controller.
  */
 export async function startSimulation(cfg: SimConfig, log: (line: string) => void): Promise<Simulation> {
   const started = Date.now();
@@ -114,6 +117,10 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
     const catalogProxy = new HttpFaultProxy("catalog", p.catalogProxy, p.catalog, "eu");
     await catalogProxy.start();
     cleanups.push(() => catalogProxy.stop());
+    // The catalog asks the warehouse for reports through this one, so a partition cuts that hop.
+    const warehouseProxy = new HttpFaultProxy("warehouse", p.warehouseProxy, p.warehouse, "us");
+    await warehouseProxy.start();
+    cleanups.push(() => warehouseProxy.stop());
 
     const common = {
       INTERNAL_TOKEN: cfg.internalToken,
@@ -121,6 +128,32 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
       LOG_LEVEL: "info",
       HOMEROUTE_PARENT_PID: String(process.pid),
     };
+    // One evidence object store per region (issue 8; production: a bucket per jurisdiction,
+    // infra/object-stores.json), each its own process over its own directory objects/<region>,
+    // reached only by that region's cell, through a proxy a `store:<region>` fault can cut.
+    const stores: Record<string, ManagedProcess> = {};
+    const storeProxies: Record<string, HttpFaultProxy> = {};
+    for (const [i, r] of regions.entries()) {
+      storeProxies[r] = new HttpFaultProxy(`store:${r}`, p.storeProxy(i), p.store(i), r);
+      await storeProxies[r].start();
+      cleanups.push(() => storeProxies[r]!.stop());
+      stores[r] = new ManagedProcess(
+        {
+          name: `store-${r}`,
+          entry: "apps/cell/src/evidence/store-main.ts",
+          env: {
+            INTERNAL_TOKEN: cfg.internalToken,
+            HOMEROUTE_PARENT_PID: String(process.pid),
+            REGION: r,
+            PORT: String(p.store(i)),
+            OBJECT_STORE_DIR: join(cfg.stateDir, "objects"),
+          },
+          readyUrl: `${url(p.store(i))}/healthz`,
+        },
+        cfg.root,
+        cfg.logDir,
+      );
+    }
     const cells: Record<string, ManagedProcess> = {};
     for (const [i, r] of regions.entries()) {
       cells[r] = new ManagedProcess(
@@ -132,7 +165,9 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
             REGION: r,
             PORT: String(p.cell(i)),
             DATABASE_URL: pg.urlFor(dbName(r), p.dbProxy(i)).replace(`@${pg.host}:`, "@127.0.0.1:"),
-            OBJECT_STORE_DIR: join(cfg.stateDir, "objects"),
+            OBJECT_STORE_URL: url(p.storeProxy(i)),
+            // Bytes waiting for a store that is down stay on the cell's side, in its region.
+            EVIDENCE_SPOOL_DIR: join(cfg.stateDir, "spool"),
             EXPORT_STORE_DIR: join(cfg.stateDir, "exports"),
             BACKUP_STORE_DIR: join(cfg.stateDir, "backups"),
             CATALOG_URL: url(p.catalogProxy),
@@ -157,7 +192,7 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
           CELL_URLS: JSON.stringify(Object.fromEntries(regions.map((r, i) => [r, url(p.cellProxy(i))]))),
           RELAY_URLS: JSON.stringify(Object.fromEntries(regions.map((r, i) => [r, url(p.relay(i))]))),
           PROJECTOR_URL: url(p.projector),
-          WAREHOUSE_URL: url(p.warehouse),
+          WAREHOUSE_URL: url(p.warehouseProxy),
           EDGE_URL: url(p.edge),
         },
         readyUrl: `${url(p.catalog)}/readyz`,
@@ -165,8 +200,14 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
       cfg.root,
       cfg.logDir,
     );
-    log("starting the catalog and five cells (each its own process)...");
-    await Promise.all([catalog.start(), ...Object.values(cells).map((c) => c.start())]);
+    log("starting the catalog, five cells and their evidence stores (each its own process)...");
+    await Promise.all([
+      catalog.start(),
+      ...Object.values(stores).map((s) => s.start()),
+      ...Object.values(cells).map((c) => c.start()),
+    ]);
+    // Stopped after the cells (cleanups run in reverse), so no upload meets a store already gone.
+    cleanups.push(...Object.values(stores).map((s) => () => s.stop()));
     // Boot fencing: each cell is read-only until its first lease renewal; wait for all five.
     for (const [i, r] of regions.entries()) await waitForLease(url(p.cellProxy(i)), r, cfg.internalToken);
     cleanups.push(() => catalog.stop(), ...Object.values(cells).map((c) => () => c.stop()));
@@ -282,6 +323,10 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
         return nats.process ? { process: nats.process, proxy: natsProxy } : { proxy: natsProxy };
       if (kind === "relay" && region && relays[region]) return { process: relays[region] };
       if (kind === "projector") return { process: projector };
+      if (kind === "store" && region && stores[region])
+        return { process: stores[region], proxy: storeProxies[region] };
+      // Its own process (apps/projector/src/warehouse/main.ts), apart from the projector.
+      if (kind === "warehouse") return { process: warehouse, proxy: warehouseProxy };
       return undefined;
     };
     const faults = new FaultRegistry(targets);
@@ -324,6 +369,7 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
       dashboardUrl: opsDashboardUrl(cfg),
       natsUrl: nats.url,
       cells: Object.fromEntries(regions.map((r, i) => [r, url(p.cellProxy(i))])),
+      objectStores: Object.fromEntries(regions.map((r, i) => [r, url(p.storeProxy(i))])),
       demo,
     };
     const status = () => ({
@@ -333,8 +379,10 @@ export async function startSimulation(cfg: SimConfig, log: (line: string) => voi
         [
           ["catalog", catalog] as const,
           ["projector", projector] as const,
+          ["warehouse", warehouse] as const,
           ["ops-dashboard", dashboard] as const,
           ...Object.entries(cells).map(([r, c]) => [`cell:${r}`, c] as const),
+          ...Object.entries(stores).map(([r, c]) => [`store:${r}`, c] as const),
           ...Object.entries(relays).map(([r, c]) => [`relay:${r}`, c] as const),
           ...(nats.process ? [["nats", nats.process] as const] : []),
         ].map(([name, proc]) => [
