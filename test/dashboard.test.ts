@@ -25,6 +25,7 @@ const PANELS = [
   "residency",
   "conflicts",
   "dr",
+  "backups",
 ];
 const screenshotDir = process.env.DASHBOARD_SCREENSHOT_DIR ?? tmpdir();
 
@@ -145,6 +146,44 @@ describe("the ops dashboard in a browser", () => {
     expect(await panelStatus("watermarks")).toBe("ok");
     // Global figures carry the least fresh region's time.
     expect(await text('[data-panel="watermarks"] [data-field="globalAsOf"]')).toMatch(/^\d\d:\d\d:\d\d$/);
+  });
+
+  it("shows backup freshness: 'no backup yet' where none ran, and a real backup's age once one completed", async () => {
+    // A fresh simulation has backed up nothing: every region says so (the catalog's database
+    // answered, so the missing series means no record, not an unknown).
+    for (const r of ["eu", "us", "ap-id", "ap-sg", "ap-au"]) {
+      const row = `[data-panel="backups"] tr[data-backup="${r}:none"]`;
+      await expect.poll(() => page.getAttribute(row, "data-freshness"), { timeout: 15_000 }).toBe("none");
+      expect(await text(`${row} [data-field="completedAt"]`)).toBe("no backup yet");
+    }
+    expect(await text('[data-panel="backups"] [data-field="notFresh"]')).toContain("ap-id");
+
+    // A real backup of ap-id's cell into its own region's store (pg_dump against the simulation's
+    // PostgreSQL), through the edge's /v1/ops proxy as an operator would.
+    const ops = await makeToken({ sub: uuidv7(), ops: true, secret: sim.secret });
+    const started = Date.now();
+    const backup = await post(`${sim.topo.edgeUrl}/v1/ops/backups`, { region: "ap-id" }, ops);
+    expect(backup.status, JSON.stringify(backup.body)).toBe(201);
+    expect(backup.body).toMatchObject({ sourceRegion: "ap-id", storeRegion: "ap-id", status: "COMPLETED" });
+
+    const row = '[data-panel="backups"] tr[data-backup="ap-id:ap-id"]';
+    await expect.poll(() => page.getAttribute(row, "data-freshness"), { timeout: 15_000 }).toBe("fresh");
+    expect(await page.locator('[data-panel="backups"] tr[data-backup="ap-id:none"]').count()).toBe(0);
+    const age = Number(await page.getAttribute(`${row} [data-field="age"]`, "data-age-seconds"));
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThanOrEqual((Date.now() - started) / 1000 + 2);
+    expect(await text(`${row} [data-field="age"]`)).toMatch(/^\d+ s$/);
+    // The time the catalog recorded the backup as completed, within the backup's own span.
+    const completedAt = Date.parse(
+      (await page.getAttribute(`${row} [data-field="completedAt"]`, "data-completed-at"))!,
+    );
+    expect(completedAt).toBeGreaterThanOrEqual(started - 2000);
+    expect(completedAt).toBeLessThanOrEqual(Date.now() + 1000);
+    expect(await text('[data-panel="backups"] [data-field="notFresh"]')).not.toContain("ap-id");
+    expect(
+      await page.getAttribute('[data-panel="backups"] tr[data-backup="eu:none"]', "data-freshness"),
+    ).toBe("none");
+    expect(await panelStatus("backups")).toBe("ok");
   });
 
   it("says a region is down when its cell is killed, and healthy again once healed", async () => {

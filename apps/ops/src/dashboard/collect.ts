@@ -2,6 +2,7 @@ import { signDevToken } from "@homeroute/service-kit";
 import type { DashboardEnv } from "./env.js";
 import {
   backlogPanel,
+  backupsPanel,
   type ConflictApiRow,
   conflictsPanel,
   drPanel,
@@ -233,6 +234,7 @@ export class Collector {
       watermarks: this.watermarks.view(now, stale),
       latencyWindow: this.latencyWindow(cellMetrics, now),
       windowSeconds: WINDOW_MS / 1000,
+      backupStaleAfterSeconds: this.env.DASHBOARD_BACKUP_STALE_SECONDS,
     };
     const panels = buildPanels(inputs);
     this.record(now, inputs, panels);
@@ -289,6 +291,7 @@ function buildPanels(inputs: Inputs) {
     conflicts: conflictsPanel(inputs),
     dr: drPanel(inputs),
     watermarks: watermarksPanel(inputs),
+    backups: backupsPanel(inputs),
   };
 }
 type Panels = ReturnType<typeof buildPanels>;

@@ -33,6 +33,15 @@ export const dashboardEnvSchema = z.object({
   DASHBOARD_POLL_MS: z.coerce.number().int().min(200).max(60_000).default(1000),
   /** Points of history kept for the charts. */
   DASHBOARD_HISTORY: z.coerce.number().int().min(10).max(3600).default(120),
+  /**
+   * A region whose last completed backup is older than this is shown stale: 26 h, a daily backup
+   * with two hours' slack for the run itself (docs/dashboard.md).
+   */
+  DASHBOARD_BACKUP_STALE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(26 * 3600),
   LOG_LEVEL: z.enum(["info", "silent"]).default("info"),
 });
 export type DashboardEnv = z.infer<typeof dashboardEnvSchema>;

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
+  backupsPanel,
   conflictsPanel,
   type Inputs,
   latencyPanel,
   regionsPanel,
+  type TenantApiRow,
   type WatermarksApi,
   watermarksPanel,
 } from "./panels.js";
@@ -81,6 +83,7 @@ function inputs(over: Partial<Inputs> = {}): Inputs {
     watermarks: ok("catalog /v1/reports/watermarks", marks()),
     latencyWindow: {},
     windowSeconds: 60,
+    backupStaleAfterSeconds: 3600,
     ...over,
   };
 }
@@ -228,5 +231,73 @@ describe("dashboard panels say how fresh they are", () => {
     expect(catalogDown.problems).toEqual(["catalog /v1/reports/watermarks: connection refused"]);
     expect(catalogDown.data.rows.every((r) => r.asOf === null && r.freshness === "unknown")).toBe(true);
     expect(catalogDown.data.globalAsOf).toBeNull();
+  });
+
+  // The catalog's scrape: eu's cell backed up into eu a minute ago and into us two hours ago; us never.
+  const backupAges = () =>
+    parsePrometheus(
+      [
+        'homeroute_backup_age_seconds{region="eu",store_region="us",service="catalog"} 7200',
+        'homeroute_backup_age_seconds{region="eu",store_region="eu",service="catalog"} 60',
+      ].join("\n"),
+    );
+
+  it("backups: age per region and store region, stale past the threshold, and no backup yet said plainly", () => {
+    const p = backupsPanel(inputs({ catalogMetrics: ok("catalog /metrics", backupAges()) }));
+    expect(p.status).toBe("ok");
+    expect(p.data.rows).toEqual([
+      {
+        region: "eu",
+        storeRegion: "eu",
+        lastCompletedAt: at(60),
+        ageSeconds: 60,
+        freshness: "fresh",
+        stale: false,
+      },
+      {
+        region: "eu",
+        storeRegion: "us",
+        lastCompletedAt: at(7200),
+        ageSeconds: 7200,
+        freshness: "stale",
+        stale: false,
+      },
+      {
+        region: "us",
+        storeRegion: null,
+        lastCompletedAt: null,
+        ageSeconds: null,
+        freshness: "none",
+        stale: false,
+      },
+    ]);
+    expect(p.data.staleAfterSeconds).toBe(3600);
+    expect(p.data.notFresh).toEqual(["us"]);
+  });
+
+  it("backups: without the catalog's database a missing series is unknown, not 'no backup yet'", () => {
+    // The catalog's /metrics answers but its tenant list (its database) does not: the backup
+    // series may be absent because the catalog could not read its record.
+    const p = backupsPanel(
+      inputs({
+        catalogMetrics: ok("catalog /metrics", backupAges()),
+        tenants: failed<{ items: TenantApiRow[] }>("catalog /v1/ops/tenants", null, "HTTP 500"),
+      }),
+    );
+    expect(p.status).toBe("partial");
+    expect(p.data.rows.find((r) => r.region === "us")?.freshness).toBe("unknown");
+    expect(p.data.rows.find((r) => r.storeRegion === "eu")?.freshness).toBe("fresh");
+  });
+
+  it("backups: catalog gone, ages keep growing from the last read; fresh stays fresh, stale becomes unknown", () => {
+    // Read 30 s ago: eu → eu is now 90 s old, still within the threshold whatever happened since.
+    const p = backupsPanel(inputs({ catalogMetrics: failed("catalog /metrics", backupAges()) }));
+    expect(p.status).toBe("unavailable");
+    expect(p.data.rows.map((r) => [r.region, r.storeRegion, r.ageSeconds, r.freshness, r.stale])).toEqual([
+      ["eu", "eu", 90, "fresh", true],
+      ["eu", "us", 7230, "unknown", true],
+      ["us", null, null, "unknown", true],
+    ]);
+    expect(p.data.notFresh).toEqual(["us"]);
   });
 });

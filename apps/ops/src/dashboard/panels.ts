@@ -80,6 +80,8 @@ export interface Inputs {
   /** Per cell: histogram buckets observed in the recent window (see collect.ts). */
   latencyWindow: Record<string, Map<string, Buckets>>;
   windowSeconds: number;
+  /** A region's last completed backup older than this is stale (DASHBOARD_BACKUP_STALE_SECONDS). */
+  backupStaleAfterSeconds: number;
 }
 
 const problem = (v: SourceView<unknown>) => `${v.name}: ${v.error}${v.asOf ? ` (last read ${v.asOf})` : ""}`;
@@ -410,4 +412,74 @@ export function watermarksPanel(i: Inputs) {
     p.problems.push(`watermark of ${missing.join(", ")} unknown: not in the warehouse's answer`);
   }
   return p;
+}
+
+export type BackupFreshness = "fresh" | "stale" | "none" | "unknown";
+
+export interface BackupRow {
+  region: string;
+  /** null on a region's one row when it has no completed backup in any store. */
+  storeRegion: string | null;
+  lastCompletedAt: string | null;
+  ageSeconds: number | null;
+  freshness: BackupFreshness;
+  /** From an old read of the catalog's /metrics (greyed). */
+  stale: boolean;
+}
+
+/**
+ * Backup freshness (DESIGN §14, docs/backups.md): per region and store region, the age of the last
+ * completed backup, from the catalog's `homeroute_backup_age_seconds` (read from its record of
+ * completed backups at each scrape). The series is absent for a region never backed up, but also
+ * when the catalog could not read its database; so "no backup yet" (`none`) is said only when the
+ * catalog's database answered this round (its tenant list did), and `unknown` otherwise. An age
+ * known only from an old scrape is an upper bound: still `fresh` if within the threshold, else
+ * `unknown` (a newer backup may have completed since), never `stale` on a guess.
+ */
+export function backupsPanel(i: Inputs) {
+  const m = i.catalogMetrics;
+  const readAt = m.asOf ? Date.parse(m.asOf) : i.now;
+  const samples = (m.value ?? []).filter(
+    (x) => x.name === "homeroute_backup_age_seconds" && x.labels.region && x.labels.store_region,
+  );
+  const regions = [
+    ...i.regions,
+    ...samples.map((x) => x.labels.region!).filter((r) => !i.regions.includes(r)),
+  ];
+  const rows = [...new Set(regions)].flatMap((region): BackupRow[] => {
+    const mine = samples
+      .filter((x) => x.labels.region === region)
+      .sort((a, b) => a.labels.store_region!.localeCompare(b.labels.store_region!));
+    if (mine.length === 0) {
+      const freshness: BackupFreshness = m.ok && i.tenants.ok ? "none" : "unknown";
+      return [
+        { region, storeRegion: null, lastCompletedAt: null, ageSeconds: null, freshness, stale: !m.ok },
+      ];
+    }
+    return mine.map((x) => {
+      const completedAt = readAt - x.value * 1000;
+      const ageSeconds = Math.max(0, (i.now - completedAt) / 1000);
+      const freshness: BackupFreshness =
+        ageSeconds <= i.backupStaleAfterSeconds ? "fresh" : m.ok ? "stale" : "unknown";
+      return {
+        region,
+        storeRegion: x.labels.store_region!,
+        lastCompletedAt: new Date(completedAt).toISOString(),
+        ageSeconds,
+        freshness,
+        stale: !m.ok,
+      };
+    });
+  });
+  const freshRegions = new Set(rows.filter((r) => r.freshness === "fresh").map((r) => r.region));
+  return panel(
+    [m, i.tenants],
+    {
+      rows,
+      staleAfterSeconds: i.backupStaleAfterSeconds,
+      /** Regions with no fresh backup in any store (never backed up, stale or unknown). */
+      notFresh: [...new Set(rows.map((r) => r.region))].filter((r) => !freshRegions.has(r)),
+    },
+    [m],
+  );
 }

@@ -319,9 +319,59 @@ function dr(s, now) {
   );
 }
 
+/** 42 s, 17 min, 5.3 h, 2.1 d */
+const age = (seconds) =>
+  seconds === null || seconds === undefined
+    ? "—"
+    : seconds < 120
+      ? `${Math.round(seconds)} s`
+      : seconds < 7200
+        ? `${Math.round(seconds / 60)} min`
+        : seconds < 172_800
+          ? `${(seconds / 3600).toFixed(1)} h`
+          : `${(seconds / 86_400).toFixed(1)} d`;
+
+/** The time of day within the last 20 h; the date as well before that. */
+const stamp = (iso, now) =>
+  now - Date.parse(iso) < 20 * 3600_000 ? time(iso) : new Date(iso).toLocaleString([], { hour12: false });
+
+function backups(s, now) {
+  const p = s.panels.backups;
+  const label = { fresh: "FRESH", stale: "STALE", none: "NO BACKUP YET", unknown: "UNKNOWN" };
+  const rows = p.data.rows
+    .map(
+      (
+        r,
+      ) => `<tr class="${r.stale ? "stale" : ""}" data-backup="${esc(r.region)}:${esc(r.storeRegion ?? "none")}" data-freshness="${r.freshness}">
+      <td style="color:${color(r.region)}">${esc(r.region)}</td><td>${r.storeRegion ? esc(r.storeRegion) : '<span class="muted">—</span>'}</td>
+      <td data-field="completedAt" data-completed-at="${esc(r.lastCompletedAt ?? "")}">${r.lastCompletedAt ? stamp(r.lastCompletedAt, now) : '<span class="muted">no backup yet</span>'}</td>
+      <td class="num" data-field="age" data-age-seconds="${r.ageSeconds === null ? "" : r.ageSeconds.toFixed(0)}">${age(r.ageSeconds)}</td>
+      <td><span class="badge bk-${r.freshness}" data-role="freshness">${label[r.freshness]}</span></td></tr>`,
+    )
+    .join("");
+  const aged = p.data.rows.filter((r) => r.ageSeconds !== null);
+  // Minutes while every backup is recent (a simulation's), hours otherwise.
+  const unit = Math.max(0, ...aged.map((r) => r.ageSeconds)) < 7200 ? ["min", 60] : ["h", 3600];
+  const bars = aged.map((r) => ({
+    label: `${r.region} → ${r.storeRegion}`,
+    value: Math.round((r.ageSeconds / unit[1]) * 100) / 100,
+    color: r.freshness === "fresh" ? color(r.region) : "#b35900",
+    stale: r.stale,
+  }));
+  const notFresh = p.data.notFresh;
+  frame(
+    "backups",
+    p,
+    `<div>${notFresh.length ? `<b class="reason" data-field="notFresh">no fresh backup: ${notFresh.map(esc).join(", ")}</b>` : "every region has a fresh backup"}</div>
+    <div class="muted">last completed backup per source region and store region (catalog's record); stale after ${age(p.data.staleAfterSeconds)}</div>
+    <div class="charts"><table style="width:auto"><thead><tr><th>region</th><th>store</th><th>last completed</th><th class="num">age</th><th>freshness</th></tr></thead><tbody>${rows}</tbody></table>
+    <div><div class="muted">age of the last backup (${unit[0]})</div>${barChart(bars, { width: 440, unit: ` ${unit[0]}` })}</div></div>`,
+  );
+}
+
 function render(s) {
   const now = Date.parse(s.generatedAt);
-  for (const f of [regions, routing, latency, lag, watermarks, backlog, residency, conflicts, dr]) {
+  for (const f of [regions, routing, latency, lag, watermarks, backlog, residency, conflicts, dr, backups]) {
     try {
       f(s, now);
     } catch (e) {
