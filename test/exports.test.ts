@@ -355,10 +355,12 @@ describe("support access", () => {
       m.values.find((v) => v.labels.policy === policy && v.labels.target_region === targetRegion)?.value ?? 0
     );
   };
-  const refusedAudits = (t: Tenant) =>
+  const supportAudits = (t: Tenant, actionType: string) =>
     p.cells[t.home]!.deps.sql<{ actor_id: string; metadata: Record<string, any> }[]>`
       SELECT actor_id, metadata FROM global_audit_event
-      WHERE tenant_id = ${t.tenantId} AND action_type = 'support.access_refused' ORDER BY chain_seq`;
+      WHERE tenant_id = ${t.tenantId} AND action_type = ${actionType} ORDER BY chain_seq`;
+  const refusedAudits = (t: Tenant) => supportAudits(t, "support.access_refused");
+  const allowedAudits = (t: Tenant) => supportAudits(t, "support.access_allowed");
 
   for (const [policy, row] of Object.entries(SUPPORT_ACCESS)) {
     it(`${policy}: a support user in ${REGIONS.join(", ")} → ${row}`, async () => {
@@ -368,6 +370,7 @@ describe("support access", () => {
         const token = await supportToken(t, region);
         const before = await violations(t.home, policy, region);
         const auditsBefore = (await refusedAudits(t)).length;
+        const allowedBefore = (await allowedAudits(t)).length;
         // Through the edge nearest the support user, a list and a single case (eventual: the edge
         // must still send a support session home, where the policy is checked).
         const list = await edgeCall(p, "GET", `/v1/tenants/${t.tenantId}/cases`, undefined, {
@@ -388,6 +391,32 @@ describe("support access", () => {
           expect(one.body.source).toBe("home");
           expect(await violations(t.home, policy, region)).toBe(before);
           expect((await refusedAudits(t)).length).toBe(auditsBefore);
+          // Every allowed support read is recorded at home too: the list, then the case.
+          const allowed = await allowedAudits(t);
+          expect(allowed.slice(allowedBefore)).toMatchObject([
+            {
+              actor_id: t.users.support,
+              metadata: {
+                outcome: "ALLOWED",
+                sink: "support_access",
+                policy,
+                targetRegion: region,
+                payload: { permission: "case.read", resource: "case_list", supportRegion: region },
+              },
+            },
+            {
+              actor_id: t.users.support,
+              metadata: {
+                outcome: "ALLOWED",
+                payload: {
+                  permission: "case.read",
+                  resource: "case",
+                  caseId: t.caseIds[0],
+                  supportRegion: region,
+                },
+              },
+            },
+          ]);
         } else {
           for (const r of [list, one]) {
             expect(r.status, `${policy} from ${region}: ${JSON.stringify(r.body)}`).toBe(451);
@@ -397,6 +426,7 @@ describe("support access", () => {
           expect(await violations(t.home, policy, region)).toBe(before + 2);
           const audits = await refusedAudits(t);
           expect(audits.length).toBe(auditsBefore + 2);
+          expect((await allowedAudits(t)).length).toBe(allowedBefore);
           expect(audits.at(-1)).toMatchObject({
             actor_id: t.users.support,
             metadata: {

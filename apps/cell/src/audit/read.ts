@@ -15,7 +15,11 @@ export async function readCaseAudit(
   reader: Reader,
   caseId: string,
 ): Promise<AuditItemView[]> {
-  const prelude = await authorizeRead(deps, tenantId, reader, "audit.read", caseId);
+  const prelude = await authorizeRead(deps, tenantId, reader, {
+    permission: "audit.read",
+    resource: "case_audit",
+    caseId,
+  });
   if (!prelude.caseRow) throw new DomainError("NOT_FOUND", "unknown case");
   const rows = await timeDb(
     () => deps.sql<Record<string, unknown>[]>`

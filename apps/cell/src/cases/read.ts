@@ -1,23 +1,17 @@
-import {
-  allows,
-  type CaseStatus,
-  type CaseView,
-  DomainError,
-  type Permission,
-  readsAsSupport,
-} from "@homeroute/contracts";
+import { allows, type CaseStatus, type CaseView, DomainError, readsAsSupport } from "@homeroute/contracts";
 import { UUID_RE } from "@homeroute/ids";
 import { timeDb } from "@homeroute/service-kit";
 import type { CaseRow } from "../commands/prelude.js";
 import { type Prelude, readPrelude } from "../commands/prelude.js";
 import type { CellDeps } from "../deps.js";
 import { assertHomedHere } from "../fences/write-gate.js";
-import { type Reader, requireSupportAccess } from "../residency/support-access.js";
+import { type Reader, type ReadTarget, requireSupportAccess } from "../residency/support-access.js";
 import { caseView } from "./view.js";
 
 /**
  * Reads at home are strong: the home's own committed state, lag 0 (DESIGN §6). Support reads are
- * also held to the tenant's residency policy here (docs/residency.md "Support access").
+ * also held to the tenant's residency policy here, and recorded in the tenant's audit chain
+ * whether allowed or refused (docs/residency.md "Support access").
  *
  * A read's SQL is timed with `timeDb`, as the command path's is, so its Server-Timing splits `db`
  * from `app` (the latency report, docs/slo.md).
@@ -26,22 +20,26 @@ export async function authorizeRead(
   deps: CellDeps,
   tenantId: string,
   reader: Reader,
-  permission: Permission,
-  caseId?: string,
+  target: ReadTarget,
 ): Promise<Prelude> {
+  const { permission, caseId } = target;
   const prelude = await timeDb(() => readPrelude(deps, { tenantId, userId: reader.userId, caseId }));
   assertHomedHere({ region: deps.region, tenant: prelude.tenant, tenantFence: prelude.tenantFence });
   if (!allows(prelude.roles, permission))
     throw new DomainError("FORBIDDEN", `the caller may not ${permission}`);
   if (readsAsSupport(prelude.roles, permission, reader.supportRegion)) {
-    // SQL only when refused (the refusal's audit row); the policy decision itself is in memory.
-    await timeDb(() => requireSupportAccess(deps, tenantId, prelude, reader, permission, caseId));
+    // The policy decision is in memory; its SQL is the audit row (support sessions only).
+    await timeDb(() => requireSupportAccess(deps, tenantId, prelude, reader, target));
   }
   return prelude;
 }
 
 export async function getCase(deps: CellDeps, tenantId: string, reader: Reader, caseId: string) {
-  const prelude = await authorizeRead(deps, tenantId, reader, "case.read", caseId);
+  const prelude = await authorizeRead(deps, tenantId, reader, {
+    permission: "case.read",
+    resource: "case",
+    caseId,
+  });
   if (!prelude.caseRow) throw new DomainError("NOT_FOUND", "unknown case");
   const now = new Date().toISOString();
   return {
@@ -73,7 +71,11 @@ export async function listCases(
   reader: Reader,
   q: { status?: CaseStatus | undefined; cursor?: string | undefined; limit: number },
 ): Promise<{ items: CaseView[]; nextCursor: string | null; epoch: number | null }> {
-  const prelude = await authorizeRead(deps, tenantId, reader, "case.read");
+  const prelude = await authorizeRead(deps, tenantId, reader, {
+    permission: "case.read",
+    resource: "case_list",
+    query: { status: q.status, cursor: q.cursor, limit: q.limit },
+  });
   const after = q.cursor ? decodeCursor(q.cursor) : null;
   const { sql } = deps;
   const rows = await timeDb(
