@@ -41,7 +41,7 @@ async function streamEventIds(): Promise<string[]> {
     const ids: string[] = [];
     for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
       const m = await jsm.streams.getMessage(name, { seq }).catch(() => null);
-      if (m && m.subject.includes(".events.")) ids.push(JSON.parse(new TextDecoder().decode(m.data)).eventId);
+      if (m?.subject.includes(".events.")) ids.push(JSON.parse(new TextDecoder().decode(m.data)).eventId);
     }
     return ids;
   } finally {

@@ -1,6 +1,5 @@
 import { runMigrations } from "@homeroute/db";
 import { listen } from "@homeroute/service-kit";
-import { type ServerType, serve } from "@hono/node-server";
 import { createCatalogApp } from "./app.js";
 import { type CatalogDeps, createCatalogDeps } from "./deps.js";
 import type { CatalogEnv } from "./env.js";

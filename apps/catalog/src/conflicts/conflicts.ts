@@ -15,7 +15,7 @@ export async function listConflicts(deps: CatalogDeps) {
       "GET",
       "/internal/v1/conflicts",
     );
-    if (!r || r.status !== 200) unreachable.push(region);
+    if (r?.status !== 200) unreachable.push(region);
     else items.push(...r.body.items.map((i) => ({ ...i, detectedInRegion: region })));
   }
   return { items, unreachable };

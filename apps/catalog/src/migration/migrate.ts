@@ -87,7 +87,7 @@ export async function startMigration(
   for (const r of [t.active_region, body.targetRegion]) {
     const ready = await cellCall(deps, r, "GET", "/readyz");
     const [mode] = await deps.sql<{ mode: string }[]>`SELECT mode FROM region WHERE code = ${r}`;
-    if (!ready || ready.status !== 200 || mode?.mode !== "WRITABLE") {
+    if (ready?.status !== 200 || mode?.mode !== "WRITABLE") {
       throw new DomainError(
         "REGION_UNAVAILABLE",
         `region ${r} is not healthy and writable; migrations are frozen`,
@@ -353,7 +353,7 @@ async function runMigration(
     frozenAt = Date.now();
     await step(deps, ref, "CUTOVER", timings);
     const [ack] = await Promise.all([fence(source, migrating), fence(target, migrating)]);
-    if (!ack || ack.status !== 200) return rollBack("the source did not acknowledge the cutover fence");
+    if (ack?.status !== 200) return rollBack("the source did not acknowledge the cutover fence");
     const drainDeadline = Date.now() + STEP_TIMEOUT_MS;
     while (!(await caughtUp(deps, tenantId, source, target, seen))) {
       if (Date.now() > drainDeadline) return rollBack("the source's last writes did not reach the target");

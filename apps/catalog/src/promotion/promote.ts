@@ -68,7 +68,7 @@ export async function promoteTenant(deps: CatalogDeps, tenantId: string, body: P
 
   // Readiness: the target must answer, and its standby tells how complete it is.
   const standby = await cellCall<StandbyProgress>(deps, target, "GET", `/internal/v1/standby/${tenantId}`);
-  if (!standby || standby.status !== 200) {
+  if (standby?.status !== 200) {
     throw new DomainError("REGION_UNAVAILABLE", `the target region ${target} does not answer`, {
       region: target,
       retryAfterSeconds: 5,

@@ -1,10 +1,4 @@
-import {
-  DomainError,
-  type FenceView,
-  type PutFenceBody,
-  type PutTenantBody,
-  type Role,
-} from "@homeroute/contracts";
+import type { FenceView, PutFenceBody, PutTenantBody, Role } from "@homeroute/contracts";
 import { uuidv7 } from "@homeroute/ids";
 import { iso } from "../cases/view.js";
 import type { CellDeps } from "../deps.js";
