@@ -1,4 +1,4 @@
-import { connectNats, streamName } from "@homeroute/events";
+import { auditStreamName, connectNats, streamName } from "@homeroute/events";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { Miniflare } from "miniflare";
 import type { Sql } from "postgres";
@@ -31,19 +31,26 @@ export async function scanDatabase(store: string, sql: Sql, markers: string[]): 
   return hits;
 }
 
-/** Subjects and bodies of every message of each region's stream. */
+/**
+ * Subjects and bodies of every message of each region's stream; with "audit" in `kinds`, of each
+ * region's audit stream too (the links the protected audit replica is copied from).
+ */
 export async function scanStreams(
   natsUrl: string,
   root: string,
   regions: string[],
   markers: string[],
+  kinds: ("events" | "audit")[] = ["events"],
 ): Promise<Hit[]> {
   const nc = await connectNats(natsUrl, "residency-sweep");
   const hits: Hit[] = [];
   try {
     const jsm = await jetstreamManager(nc);
-    for (const region of regions) {
-      const stream = streamName(root, region);
+    const streams = regions.flatMap((region) => [
+      ...(kinds.includes("events") ? [streamName(root, region)] : []),
+      ...(kinds.includes("audit") ? [auditStreamName(root, region)] : []),
+    ]);
+    for (const stream of streams) {
       const info = await jsm.streams.info(stream).catch(() => null);
       if (!info) continue;
       for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
