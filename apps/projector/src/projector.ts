@@ -6,9 +6,9 @@ import {
   scrubText,
 } from "@homeroute/contracts";
 import { runMigrations } from "@homeroute/db";
-import { connectNats, ensureProjectorConsumer, ensureStream, projectorDurable } from "@homeroute/events";
+import { projectorDurable, RegionConsumers } from "@homeroute/events";
 import { createLogger, createSql, type Logger } from "@homeroute/service-kit";
-import { type ConsumerMessages, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type JsMsg, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type postgres from "postgres";
 import type { Sql } from "postgres";
@@ -44,8 +44,7 @@ const WITHHELD_BODY =
 export class Projector {
   readonly sql: Sql;
   private readonly log: Logger;
-  private nc: NatsConnection | null = null;
-  private readonly consumers: ConsumerMessages[] = [];
+  private streams: RegionConsumers | null = null;
   private pending: Change[] = [];
   private watermarkDirty = false;
   private flushing: Promise<void> | null = null;
@@ -70,61 +69,40 @@ export class Projector {
     this.policyTimer.unref();
     this.timer = setInterval(() => void this.flush(), this.env.PUSH_INTERVAL_MS);
     this.timer.unref();
-    void this.connect();
+    this.connect();
   }
 
-  private async connect(): Promise<void> {
-    for (;;) {
-      try {
-        this.nc = await connectNats(this.env.NATS_URL, "projector");
-        const jsm = await jetstreamManager(this.nc);
-        const js = jetstream(this.nc);
-        if (Object.keys(this.env.CELL_URLS).length > 0) {
-          this.standby = new StandbyForwarder({
-            root: this.env.SUBJECT_ROOT,
-            regions: this.env.REGIONS,
-            cellUrls: this.env.CELL_URLS,
-            catalogUrl: this.env.CATALOG_URL,
-            internalToken: this.env.INTERNAL_TOKEN,
-            log: this.log,
-          });
-          await this.standby.start(jsm, js);
-        }
-        for (const region of this.env.REGIONS) {
-          const stream = await ensureStream(jsm, this.env.SUBJECT_ROOT, region);
-          await ensureProjectorConsumer(jsm, stream, projectorDurable);
-          const consumer = await js.consumers.get(stream, projectorDurable);
-          const messages = await consumer.consume({ max_messages: 500 });
-          this.consumers.push(messages);
-          void this.run(region, messages);
-        }
-        return;
-      } catch (e) {
-        this.log.error("projector: NATS not ready, retrying", { error: (e as Error).message });
-        await this.nc?.close().catch(() => {});
-        this.nc = null;
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
+  /** Consumes each region's stream (packages/events); the standby forwarder shares the connection. */
+  private connect(): void {
+    this.streams = new RegionConsumers({
+      natsUrl: this.env.NATS_URL,
+      client: "projector",
+      root: this.env.SUBJECT_ROOT,
+      regions: this.env.REGIONS,
+      durable: projectorDurable,
+      log: this.log,
+      onConnected: async (jsm, js) => {
+        if (Object.keys(this.env.CELL_URLS).length === 0) return;
+        this.standby = new StandbyForwarder({
+          root: this.env.SUBJECT_ROOT,
+          regions: this.env.REGIONS,
+          cellUrls: this.env.CELL_URLS,
+          catalogUrl: this.env.CATALOG_URL,
+          internalToken: this.env.INTERNAL_TOKEN,
+          log: this.log,
+        });
+        await this.standby.start(jsm, js);
+      },
+      handle: async (region, m) => {
+        await this.handle(region, m);
+        return "ack";
+      },
+    });
+    this.streams.start();
   }
 
-  private async run(region: string, messages: ConsumerMessages): Promise<void> {
-    try {
-      for await (const m of messages) {
-        try {
-          await this.handle(region, m);
-          m.ack();
-        } catch (e) {
-          // The database is unavailable or similar: let JetStream redeliver after ack_wait.
-          this.log.error("projector: apply failed; will be redelivered", { error: (e as Error).message });
-          m.nak(1000);
-        }
-      }
-    } catch (e) {
-      // The connection closed under the iterator (shutdown, or NATS gone): nothing is lost, the
-      // durable consumer resumes where it stopped when the projector consumes again.
-      this.log.info("projector: consumer stopped", { region, reason: (e as Error).message });
-    }
+  private get nc(): NatsConnection | null {
+    return this.streams?.connection ?? null;
   }
 
   private async handle(region: string, m: JsMsg): Promise<void> {
@@ -263,12 +241,10 @@ export class Projector {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     if (this.policyTimer) clearInterval(this.policyTimer);
-    for (const c of this.consumers) c.stop();
-    await this.standby?.stop();
-    await this.flush().catch(() => {});
-    // Bounded: a drain can wait on a pull request in flight; shutting down must not hang.
-    await Promise.race([this.nc?.drain().catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
-    await this.nc?.close().catch(() => {});
+    await this.streams?.stop(async () => {
+      await this.standby?.stop();
+      await this.flush();
+    });
     await this.sql.end({ timeout: 5 });
   }
 }

@@ -1,2 +1,3 @@
 export * from "./connect.js";
+export * from "./region-consumers.js";
 export * from "./streams.js";

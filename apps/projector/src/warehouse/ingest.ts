@@ -1,8 +1,7 @@
 import { type DomainEvent, decide, domainEvent } from "@homeroute/contracts";
-import { connectNats, ensureProjectorConsumer, ensureStream } from "@homeroute/events";
+import { RegionConsumers } from "@homeroute/events";
 import type { Logger } from "@homeroute/service-kit";
-import { type ConsumerMessages, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import type { JsMsg } from "@nats-io/jetstream";
 import type { Sql, TransactionSql } from "postgres";
 import type { WarehouseEnv } from "./env.js";
 import type { TenantPolicies } from "./policies.js";
@@ -17,9 +16,7 @@ const DURABLE = "warehouse";
 const decoder = new TextDecoder();
 
 export class WarehouseIngest {
-  private nc: NatsConnection | null = null;
-  private readonly consumers: ConsumerMessages[] = [];
-  private running = true;
+  private readonly streams: RegionConsumers;
   ingested = 0;
   rejected = 0;
 
@@ -27,49 +24,21 @@ export class WarehouseIngest {
     private readonly env: WarehouseEnv,
     private readonly sql: Sql,
     private readonly policies: TenantPolicies,
-    private readonly log: Logger,
-  ) {}
+    log: Logger,
+  ) {
+    this.streams = new RegionConsumers({
+      natsUrl: env.NATS_URL,
+      client: "warehouse",
+      root: env.SUBJECT_ROOT,
+      regions: env.REGIONS,
+      durable: DURABLE,
+      log,
+      handle: async (region, m) => ((await this.handle(region, m)) ? "ack" : { retryInMs: 2000 }),
+    });
+  }
 
   async start(): Promise<void> {
-    void this.connect();
-  }
-
-  private async connect(): Promise<void> {
-    while (this.running) {
-      try {
-        this.nc = await connectNats(this.env.NATS_URL, "warehouse");
-        const jsm = await jetstreamManager(this.nc);
-        const js = jetstream(this.nc);
-        for (const region of this.env.REGIONS) {
-          const stream = await ensureStream(jsm, this.env.SUBJECT_ROOT, region);
-          await ensureProjectorConsumer(jsm, stream, DURABLE);
-          const messages = await (await js.consumers.get(stream, DURABLE)).consume({ max_messages: 500 });
-          this.consumers.push(messages);
-          void this.run(region, messages);
-        }
-        return;
-      } catch (e) {
-        this.log.error("warehouse: NATS not ready, retrying", { error: (e as Error).message });
-        await this.nc?.close().catch(() => {});
-        this.nc = null;
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
-  }
-
-  private async run(region: string, messages: ConsumerMessages): Promise<void> {
-    try {
-      for await (const m of messages) {
-        try {
-          (await this.handle(region, m)) ? m.ack() : m.nak(2000);
-        } catch (e) {
-          this.log.error("warehouse: ingest failed; will be redelivered", { error: (e as Error).message });
-          m.nak(1000);
-        }
-      }
-    } catch (e) {
-      this.log.info("warehouse: consumer stopped", { region, reason: (e as Error).message });
-    }
+    this.streams.start();
   }
 
   /** False: not yet (the tenant's policy is unknown); the message comes back. */
@@ -112,10 +81,7 @@ export class WarehouseIngest {
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    for (const c of this.consumers) c.stop();
-    await Promise.race([this.nc?.drain().catch(() => {}), new Promise((r) => setTimeout(r, 2000))]);
-    await this.nc?.close().catch(() => {});
+    await this.streams.stop();
   }
 }
 
