@@ -32,7 +32,7 @@ export function createCellDeps(env: CellEnv): CellDeps {
   const metrics = createCellMetrics(env.REGION, sql);
   const log = createLogger(env.LOG_LEVEL);
   const objectStore = env.OBJECT_STORE_URL
-    ? createHttpObjectStore(env.OBJECT_STORE_URL, env.REGION, env.INTERNAL_TOKEN)
+    ? createHttpObjectStore(env.OBJECT_STORE_URL, env.REGION, env.INTERNAL_TOKEN, env.OBJECT_STORE_TIMEOUT_MS)
     : createObjectStore(env.OBJECT_STORE_DIR, env.REGION);
   return {
     env,

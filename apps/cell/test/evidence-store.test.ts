@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { uuidv7 } from "@homeroute/ids";
@@ -85,6 +86,27 @@ describe("the region's evidence store", () => {
     expect(await inStore(key)).toBe("bytes while the store is down");
     expect(await inSpool(key)).toBeNull();
     expect(await h.cell.deps.deferredUploads.pending()).toEqual([]);
+  });
+
+  it("hung (takes the connection, never answers): the cell gives up on it at OBJECT_STORE_TIMEOUT_MS and defers", async () => {
+    const t = await setupTenant(h);
+    const c = await createCase(h, t);
+    await store.close();
+    // A store that is paused, not gone: the connection is taken and nothing comes back.
+    const sockets = new Set<Socket>();
+    const hung = createServer((s) => sockets.add(s));
+    await new Promise<void>((r) => hung.listen(port, "127.0.0.1", r));
+    try {
+      // The cell decides (its bound, 1 s by default, is below the edge's: sim 1.5 s, default 3 s);
+      // no timing is asserted here (benchmarks measure, tests do not).
+      const r = await upload(t.tenantId, c.caseId, t.users.investigator!.token, "bytes for a hung store");
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      expect(r.body.upload).toBe("DEFERRED");
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => hung.close(r));
+      store = await startObjectStoreServer({ dir: storeDir, region: "ap-sg", token: INTERNAL_TOKEN, port });
+    }
   });
 
   it("refuses bytes for a tenant whose policy does not allow this region's store (451), writing nothing", async () => {

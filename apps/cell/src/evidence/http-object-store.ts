@@ -8,7 +8,12 @@ export class ObjectStoreUnavailable extends Error {}
  * In the simulation and tests it is store-server.ts; in production an R2 bucket or an
  * S3-compatible store in the same jurisdiction (infra/object-stores.json).
  */
-export function createHttpObjectStore(baseUrl: string, region: string, token: string): ObjectStore {
+export function createHttpObjectStore(
+  baseUrl: string,
+  region: string,
+  token: string,
+  timeoutMs = 1000,
+): ObjectStore {
   const at = (key: string) => `${baseUrl}/objects/${key}`;
   const send = async (method: string, key: string, body?: Uint8Array) => {
     try {
@@ -16,7 +21,7 @@ export function createHttpObjectStore(baseUrl: string, region: string, token: st
         method,
         headers: { authorization: `Bearer ${token}` },
         body: body as Uint8Array<ArrayBuffer> | undefined,
-        signal: AbortSignal.timeout(5000),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (e) {
       throw new ObjectStoreUnavailable(
