@@ -195,5 +195,17 @@ describe("global reporting from the warehouse", () => {
     // The cell has a case the warehouse has not: the reconciliation says so for that region.
     expect(stale.reconciliation.us.matches).toBe(false);
     expect(stale.reconciliation.us.cell).toBe(stale.reconciliation.us.warehouse + 1);
+    // Prometheus sees the same: every region's part stale, its lag past the bound, what was taken.
+    const metrics = await (await fetch(`${wh.url}/metrics`)).text();
+    for (const region of REGIONS) {
+      const series = (name: string) =>
+        new RegExp(`${name}\\{[^}]*source_region="${region}"[^}]*\\} ([\\d.]+)`).exec(metrics)?.[1];
+      expect(series("homeroute_warehouse_watermark_stale")).toBe("1");
+      const lag = series("homeroute_warehouse_watermark_lag_seconds");
+      expect(Number(lag)).toBeGreaterThan(STALE_AFTER);
+    }
+    expect(
+      Number(/homeroute_warehouse_ingested_events_total\{[^}]*\} (\d+)/.exec(metrics)?.[1]),
+    ).toBeGreaterThan(0);
   }, 30_000);
 });

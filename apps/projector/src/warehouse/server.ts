@@ -10,6 +10,7 @@ import {
 import { z } from "zod";
 import type { WarehouseEnv } from "./env.js";
 import { WarehouseIngest } from "./ingest.js";
+import { createWarehouseMetrics } from "./metrics.js";
 import { TenantPolicies } from "./policies.js";
 import { casesByStatus, watermarks } from "./report.js";
 
@@ -32,14 +33,18 @@ export interface RunningWarehouse {
   close(): Promise<void>;
 }
 
-/** The warehouse: ingestion from every region's stream, and the reports (internal: the catalog serves them). */
+/** The warehouse: ingestion from every region's stream, the reports (internal: the catalog serves them), /metrics. */
 export async function startWarehouse(env: WarehouseEnv): Promise<RunningWarehouse> {
   const log = createLogger(env.LOG_LEVEL, "regional");
   const sql = createSql(env.DATABASE_URL, { max: 5 });
   const policies = new TenantPolicies(env.TOPOLOGY_FILE, env.CATALOG_URL, env.INTERNAL_TOKEN);
   const ingest = new WarehouseIngest(env, sql, policies, log);
   await ingest.start();
-  const app = createHono({ region: env.ANALYTICS_REGION, log });
+  const registry = createWarehouseMetrics(sql, ingest, {
+    regions: env.REGIONS,
+    staleAfterSeconds: env.STALE_AFTER_SECONDS,
+  });
+  const app = createHono({ region: env.ANALYTICS_REGION, log, registry });
   app.get("/healthz", (c) => c.json({ ok: true, service: "warehouse" }));
   app.use("/internal/*", internalAuth(env.INTERNAL_TOKEN));
   const json = { "content-type": "application/json" };
