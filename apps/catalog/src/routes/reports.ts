@@ -31,10 +31,14 @@ export function reportRoutes(deps: CatalogDeps): Hono<ServiceHono> {
     if (!base) throw unavailable();
     const cells: CellCounts[] = [];
     if (!q.snapshotId) {
-      for (const region of Object.keys(deps.env.CELL_URLS)) {
-        const r = await cellCall<CellCounts>(deps, region, "GET", "/internal/v1/case-counts");
-        if (r?.status === 200) cells.push(r.body);
-      }
+      // All regions at once: one after another, a report cost the sum of the round trips to every
+      // region (~690 ms from eu in the latency report) instead of the longest one.
+      const answers = await Promise.all(
+        Object.keys(deps.env.CELL_URLS).map((region) =>
+          cellCall<CellCounts>(deps, region, "GET", "/internal/v1/case-counts"),
+        ),
+      );
+      for (const r of answers) if (r?.status === 200) cells.push(r.body);
     }
     const res = await fetch(
       `${base}/internal/v1/reports/cases-by-status${q.snapshotId ? `?snapshotId=${q.snapshotId}` : ""}`,

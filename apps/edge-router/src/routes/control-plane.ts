@@ -16,6 +16,8 @@ async function proxy(c: Context<EdgeHono>): Promise<Response> {
     if (v !== undefined) headers.set(h, v);
   }
   headers.set("x-correlation-id", c.get("correlationId"));
+  // Which edge the operator came through, as for cells (the simulation's proxies delay by it).
+  headers.set("x-edge-region", c.get("edgeRegion"));
   const body = c.req.method === "GET" || c.req.method === "HEAD" ? null : await c.req.arrayBuffer();
   try {
     const res = await fetch(`${cfg.CATALOG_URL}${url.pathname}${url.search}`, {
