@@ -114,7 +114,10 @@ describe("public status at the edge", () => {
       async () =>
         !(await publicStatus(t.tenantId, c.body.caseNumber, c.body.accessCode)).body.dataFreshness.stale,
     );
-  });
+    // Three waits of up to 20 s each and a projector stop and start: past the 60 s default, each
+    // wait can fail with its own name instead of the test's timeout (a fresh-clone CI run once
+    // timed out here at 60 s without saying which step).
+  }, 90_000);
 });
 
 describe("the investigator's case view during replication lag", () => {

@@ -63,10 +63,10 @@ export async function startEventPipeline(p: Planet): Promise<EventPipeline> {
     projectorDb,
     root,
     async stopProjector() {
-      await projector.close();
+      await slowIsSaid("projector stop", () => projector.close());
     },
     async startProjectorAgain() {
-      projector = await startProjector(env);
+      projector = await slowIsSaid("projector start", () => startProjector(env));
       p.catalog.deps.env.PROJECTOR_URL = projector.url;
     },
     async close() {
@@ -78,4 +78,17 @@ export async function startEventPipeline(p: Planet): Promise<EventPipeline> {
     },
   };
   return pipeline;
+}
+
+/** A stop or start that takes long is named on stderr: a test that times out then says where. */
+async function slowIsSaid<T>(what: string, f: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  const said = setTimeout(() => console.error(`${what}: still running after 5 s`), 5000);
+  try {
+    return await f();
+  } finally {
+    clearTimeout(said);
+    const ms = Date.now() - started;
+    if (ms > 5000) console.error(`${what} took ${ms} ms`);
+  }
 }
