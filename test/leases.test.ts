@@ -60,6 +60,24 @@ describe("write leases", () => {
     for (const h of history.filter((x) => x.status !== 201)) expect(h.code).toBe("REGION_READ_ONLY");
   });
 
+  it("a catalog restart re-sends every region's fence without taking the cells' leases away: writes go on", async () => {
+    const t = await placeTenant(p, "ap-sg", "APAC_SHARED", ["reporter"]);
+    const create = () =>
+      edgeCall(p, "POST", `/v1/tenants/${t.tenantId}/cases`, newCase, { token: t.tokens.reporter });
+    expect((await create()).status).toBe(201);
+    // Shorter than the TTL: the lease the cell holds is still good when the catalog is back.
+    await p.stopCatalog();
+    await p.startCatalogAgain();
+    // The catalog's start queues a PUT of each region's fence (mode, epoch); once it has landed,
+    // the lease renewed by the lease loop must still be there.
+    await p.settle();
+    const r = await create();
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    const [row] = await p.cells["ap-sg"]!.deps.sql<{ lease_expires_at: Date | null }[]>`
+      SELECT lease_expires_at FROM region_write_epoch WHERE logical_scope = 'region:ap-sg'`;
+    expect(row!.lease_expires_at).not.toBeNull();
+  });
+
   it("boot fencing: a cell restarted while the catalog is down takes no write until its first renewal", async () => {
     const t = await placeTenant(p, "ap-sg", "APAC_SHARED", ["reporter"]);
     const create = () =>

@@ -86,6 +86,42 @@ describe("each refusal has its own code and writes nothing", () => {
     }
   });
 
+  it("a fence change that names no lease keeps the region's lease; an explicit null clears it", async () => {
+    const scope = `region:${h.region}`;
+    const leaseOf = async () => {
+      const r = (await (await h.internal("GET", "/internal/v1/fences")).json()) as {
+        items: { scope: string; leaseExpiresAt: string | null }[];
+      };
+      return r.items.find((f) => f.scope === scope)!.leaseExpiresAt;
+    };
+    const lease = new Date(Date.now() + 60_000).toISOString();
+    try {
+      await h.internal("PUT", `/internal/v1/fences/${scope}`, {
+        activeRegion: h.region,
+        epoch: 1,
+        status: "WRITABLE",
+        leaseExpiresAt: lease,
+      });
+      expect(await leaseOf()).toBe(lease);
+      // The catalog re-sending the region's mode (its start, a mode change): the lease stays.
+      const r = await h.internal("PUT", `/internal/v1/fences/${scope}`, {
+        activeRegion: h.region,
+        epoch: 1,
+        status: "READ_ONLY",
+      });
+      expect(((await r.json()) as { leaseExpiresAt: string }).leaseExpiresAt).toBe(lease);
+      expect(await leaseOf()).toBe(lease);
+    } finally {
+      await h.internal("PUT", `/internal/v1/fences/${scope}`, {
+        activeRegion: h.region,
+        epoch: 1,
+        status: "WRITABLE",
+        leaseExpiresAt: null,
+      });
+    }
+    expect(await leaseOf()).toBeNull();
+  });
+
   it("REGION_READ_ONLY when the tenant scope is READ_ONLY or FENCED", async () => {
     for (const status of ["READ_ONLY", "FENCED"]) {
       const t = await setupTenant(h);

@@ -2,6 +2,7 @@ import type { FenceView, PutFenceBody, PutTenantBody, Role } from "@homeroute/co
 import { uuidv7 } from "@homeroute/ids";
 import { iso } from "../cases/view.js";
 import type { CellDeps } from "../deps.js";
+import { regionScope } from "../fences/write-gate.js";
 
 // The cell's control API (CONTRACT.md): the catalog registers tenants, sets fences and bootstraps
 // grants. Each is an idempotent upsert, so the catalog may retry freely. Fence changes take the
@@ -20,14 +21,24 @@ export async function putFence(
   scope: string,
   b: PutFenceBody,
 ): Promise<FenceView & { applied?: boolean }> {
-  const lease = b.leaseExpiresAt ? new Date(b.leaseExpiresAt) : null;
-  const [row] = await deps.sql<{ updated_at: Date }[]>`
+  // The region's lease belongs to the lease loop (fences/lease.ts). A fence change that does not
+  // name a lease (the catalog re-sending a region's mode and epoch, at its start or on a mode
+  // change) keeps the lease the cell holds: taking it to null would lift lease enforcement until
+  // the next renewal, so a cell cut off from the catalog in that window would write on with no
+  // expiry while the catalog counts its lease as running out. A new region row of a cell that
+  // writes under leases starts expired (boot fencing), never unleased.
+  const keepLease = b.leaseExpiresAt === undefined;
+  const leasesRequired = deps.env.CATALOG_URL !== undefined && scope === regionScope(deps.region);
+  const lease = b.leaseExpiresAt ? new Date(b.leaseExpiresAt) : leasesRequired ? new Date(0) : null;
+  const [row] = await deps.sql<{ updated_at: Date; lease_expires_at: Date | null }[]>`
     INSERT INTO region_write_epoch (logical_scope, active_region, epoch, status, lease_expires_at)
     VALUES (${scope}, ${b.activeRegion}, ${b.epoch}, ${b.status}, ${lease})
     ON CONFLICT (logical_scope) DO UPDATE SET active_region = EXCLUDED.active_region, epoch = EXCLUDED.epoch,
-      status = EXCLUDED.status, lease_expires_at = EXCLUDED.lease_expires_at, updated_at = now()
+      status = EXCLUDED.status, updated_at = now(),
+      lease_expires_at = CASE WHEN ${keepLease} THEN region_write_epoch.lease_expires_at
+                              ELSE EXCLUDED.lease_expires_at END
       WHERE region_write_epoch.epoch <= EXCLUDED.epoch -- an epoch never goes back (a late, stale message)
-    RETURNING updated_at`;
+    RETURNING updated_at, lease_expires_at`;
   if (!row) {
     // A late message with an older epoch: the newer fence stands (idempotent for retries).
     const current = (await listFences(deps)).find((f) => f.scope === scope)!;
@@ -38,7 +49,7 @@ export async function putFence(
     activeRegion: b.activeRegion,
     epoch: b.epoch,
     status: b.status,
-    leaseExpiresAt: lease ? iso(lease) : null,
+    leaseExpiresAt: row.lease_expires_at ? iso(row.lease_expires_at) : null,
     updatedAt: iso(row.updated_at),
   };
 }
