@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -10,6 +10,13 @@ const root = fileURLToPath(new URL("../../../", import.meta.url));
 export async function bundleEdgeWorker(outDir: string): Promise<string> {
   await mkdir(outDir, { recursive: true });
   const outfile = join(outDir, `edge-${process.pid}.mjs`);
+  // One bundle per process, named by its pid. Those of processes that are gone are removed here
+  // rather than at stop, which a Ctrl-C (the whole process group signalled at once) does not
+  // always reach; a live process's bundle (a test or bench running beside) is left alone.
+  for (const f of await readdir(outDir)) {
+    const pid = /^edge-(\d+)\.mjs$/.exec(f)?.[1];
+    if (pid && !alive(Number(pid))) await rm(join(outDir, f), { force: true });
+  }
   await build({
     entryPoints: [join(root, "apps/edge-router/src/index.ts")],
     bundle: true,
@@ -79,4 +86,13 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
   );
   const url = (await mf.ready).toString().replace(/\/$/, "");
   return { mf, url, close: () => mf.dispose() };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }

@@ -62,8 +62,39 @@ export async function startPostgres(
     );
   }
   if (dataMajor === null) await pg.initialise();
-  await pg.start();
+  const holder = livePostmaster(databaseDir);
+  if (holder !== null) {
+    // The package's own error here is `undefined`: say what holds the data and how to free it.
+    throw new Error(
+      `PostgreSQL (pid ${holder}) of an earlier simulation still runs on ${databaseDir}: ` +
+        `stop that simulation, or kill ${holder}`,
+    );
+  }
+  try {
+    await pg.start();
+  } catch (e) {
+    throw new Error(
+      `the embedded PostgreSQL did not start on 127.0.0.1:${port} (data in ${databaseDir}): ` +
+        `${(e as Error | undefined)?.message ?? "no reason given; is the port taken?"}`,
+    );
+  }
   return make("embedded", "127.0.0.1", port, "postgres", "postgres", () => pg.stop());
+}
+
+/** The pid in the data dir's postmaster.pid when that process is alive, else null. */
+function livePostmaster(databaseDir: string): number | null {
+  const file = join(databaseDir, "postmaster.pid");
+  if (!existsSync(file)) return null;
+  const pid = Number(readFileSync(file, "utf8").split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (e) {
+    // EPERM: alive, owned by another user (the unprivileged one initdb ran as).
+    if ((e as NodeJS.ErrnoException).code === "EPERM") return pid;
+    return null; // a stale file from a crash: PostgreSQL clears it itself
+  }
 }
 
 /** The embedded binaries' major version, from the package's own version (15.18.0-beta.17 → "15"). */
