@@ -19,7 +19,7 @@ export const cellEnvSchema = z.object({
   OBJECT_STORE_URL: z.url().optional(),
   /**
    * How long the store may take to take the bytes before it counts as down (deferred upload or
-   * 503, by policy). Below the edge's CELL_TIMEOUT_MS (sim 1.5 s, default 3 s): a store that hangs
+   * 503, by policy). Below the edge's CELL_TIMEOUT_MS (sim 2 s, default 3 s): a store that hangs
    * must be decided by the cell, or the client gets 503 while the upload still commits behind it.
    */
   OBJECT_STORE_TIMEOUT_MS: z.coerce.number().int().positive().default(1000),

@@ -97,7 +97,7 @@ describe("the region's evidence store", () => {
     const hung = createServer((s) => sockets.add(s));
     await new Promise<void>((r) => hung.listen(port, "127.0.0.1", r));
     try {
-      // The cell decides (its bound, 1 s by default, is below the edge's: sim 1.5 s, default 3 s);
+      // The cell decides (its bound, 1 s by default, is below the edge's: sim 2 s, default 3 s);
       // no timing is asserted here (benchmarks measure, tests do not).
       const r = await upload(t.tenantId, c.caseId, t.users.investigator!.token, "bytes for a hung store");
       expect(r.status, JSON.stringify(r.body)).toBe(201);
