@@ -2,6 +2,7 @@ import { allows, DomainError, encodeConsistencyToken, type Permission } from "@h
 import { uuidv7 } from "@homeroute/ids";
 import { requestHash, timeDb } from "@homeroute/service-kit";
 import type { CellDeps } from "../deps.js";
+import { leasesRequired } from "../fences/lease.js";
 import { assertHomedHere, checkWriteGate, regionScope, tenantScope } from "../fences/write-gate.js";
 import type { WritePlan } from "./plan.js";
 import { type Prelude, type PreludeKeys, readPrelude } from "./prelude.js";
@@ -86,6 +87,7 @@ export async function executeCommand(
       regionFence: prelude.regionFence,
       commandEpoch: meta.commandEpoch,
       now,
+      leasesRequired: leasesRequired(deps),
     });
     const plan = await decide({ prelude, epoch, now });
     let patch: Record<string, unknown> | null;
@@ -176,7 +178,7 @@ async function writePlan(
         AND tf.epoch = ${epoch} AND tf.status = 'WRITABLE'
         AND (tf.lease_expires_at IS NULL OR tf.lease_expires_at > now())
         AND rf.logical_scope = ${regionScope(region)} AND rf.active_region = ${region} AND rf.status = 'WRITABLE'
-        AND (rf.lease_expires_at IS NULL OR rf.lease_expires_at > now())
+        AND (rf.lease_expires_at > now() OR (rf.lease_expires_at IS NULL AND ${!leasesRequired(deps)}))
         AND t.tenant_id = ${meta.tenantId} AND t.status = 'ACTIVE'
       FOR SHARE OF tf, rf, t
     )

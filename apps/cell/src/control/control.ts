@@ -2,6 +2,7 @@ import type { FenceView, PutFenceBody, PutTenantBody, Role } from "@homeroute/co
 import { uuidv7 } from "@homeroute/ids";
 import { iso } from "../cases/view.js";
 import type { CellDeps } from "../deps.js";
+import { leasesRequired } from "../fences/lease.js";
 import { regionScope } from "../fences/write-gate.js";
 
 // The cell's control API (CONTRACT.md): the catalog registers tenants, sets fences and bootstraps
@@ -28,8 +29,8 @@ export async function putFence(
   // expiry while the catalog counts its lease as running out. A new region row of a cell that
   // writes under leases starts expired (boot fencing), never unleased.
   const keepLease = b.leaseExpiresAt === undefined;
-  const leasesRequired = deps.env.CATALOG_URL !== undefined && scope === regionScope(deps.region);
-  const lease = b.leaseExpiresAt ? new Date(b.leaseExpiresAt) : leasesRequired ? new Date(0) : null;
+  const startExpired = leasesRequired(deps) && scope === regionScope(deps.region);
+  const lease = b.leaseExpiresAt ? new Date(b.leaseExpiresAt) : startExpired ? new Date(0) : null;
   const [row] = await deps.sql<{ updated_at: Date; lease_expires_at: Date | null }[]>`
     INSERT INTO region_write_epoch (logical_scope, active_region, epoch, status, lease_expires_at)
     VALUES (${scope}, ${b.activeRegion}, ${b.epoch}, ${b.status}, ${lease})

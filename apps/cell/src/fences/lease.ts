@@ -16,6 +16,9 @@ const grantSchema = z.object({
   fences: z.array(fenceView),
 });
 
+/** Whether this cell writes only under a lease renewed from a catalog (CATALOG_URL set). */
+export const leasesRequired = (deps: Pick<CellDeps, "env">): boolean => deps.env.CATALOG_URL !== undefined;
+
 export async function bootFence(deps: CellDeps): Promise<void> {
   await deps.sql`UPDATE region_write_epoch SET lease_expires_at = now() WHERE logical_scope = ${regionScope(deps.region)}`;
 }

@@ -56,6 +56,16 @@ describe("write gate", () => {
       "REGION_READ_ONLY",
     ],
     ["lease valid", input({ regionFence: fence({ leaseExpiresAt: new Date(now.getTime() + 1000) }) }), "OK"],
+    ["no lease kept, no catalog (cell tests)", input(), "OK"],
+    ["no lease at all, under a catalog's leases", input({ leasesRequired: true }), "REGION_READ_ONLY"],
+    [
+      "lease valid, under a catalog's leases",
+      input({
+        leasesRequired: true,
+        regionFence: fence({ leaseExpiresAt: new Date(now.getTime() + 1000) }),
+      }),
+      "OK",
+    ],
   ])("%s → %s", (_name, i, expected) => {
     expect(codeOf(i)).toBe(expected);
   });

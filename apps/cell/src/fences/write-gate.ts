@@ -18,6 +18,12 @@ export interface GateInput {
   regionFence: FenceRow | null;
   commandEpoch: number | null;
   now: Date;
+  /**
+   * The cell writes under leases from a catalog (CATALOG_URL set): a region fence with no lease
+   * at all is then no authority, not an unlimited one. Without a catalog (cell tests) null means
+   * "no lease kept".
+   */
+  leasesRequired?: boolean;
 }
 
 export const READ_ONLY_RETRY_SECONDS = 5;
@@ -78,5 +84,7 @@ export function checkWriteGate(input: GateInput): number {
   if (regionFence.status !== "WRITABLE") throw readOnly(`the region is ${regionFence.status}`);
   if (regionFence.leaseExpiresAt && regionFence.leaseExpiresAt <= now)
     throw readOnly("the region's lease expired");
+  if (regionFence.leaseExpiresAt === null && input.leasesRequired)
+    throw readOnly("the region holds no lease");
   return tenantFence.epoch;
 }
