@@ -186,6 +186,7 @@ export class Projector {
     if (!this.env.EDGE_URL || (this.pending.length === 0 && !this.watermarkDirty)) return;
     const changes = this.pending.splice(0, this.env.PUSH_BATCH);
     this.watermarkDirty = false;
+    let again = false;
     this.flushing = (async () => {
       try {
         // A tenant placed after our last look: ask the catalog now rather than push it view-less.
@@ -193,6 +194,10 @@ export class Projector {
         const batch = await buildBatch(this.sql, changes, (t) => this.viewAllowed.get(t) === true);
         await pushToEdge(this.env.EDGE_URL!, this.env.INTERNAL_TOKEN, batch);
         this.lastPushError = null;
+        // What arrived during this push goes now, not at the next tick: under load it otherwise
+        // waited a push plus up to a tick (the events bench's applied → pushed tail). Only after a
+        // success: a failing edge is retried at the tick's pace, not in a tight loop.
+        again = this.pending.length > 0;
       } catch (e) {
         this.pending.unshift(...changes);
         this.watermarkDirty = true;
@@ -201,7 +206,11 @@ export class Projector {
         this.flushing = null;
       }
     })();
-    return this.flushing;
+    const flushing = this.flushing;
+    void flushing.then(() => {
+      if (again) void this.flush();
+    });
+    return flushing;
   }
 
   /** How far the DR standbys trail each source region's stream; empty without standbys. */
