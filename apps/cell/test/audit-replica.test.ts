@@ -1,4 +1,5 @@
 import type { AuditLink } from "@homeroute/contracts";
+import { readAuditLinks } from "@homeroute/db/cell";
 import { uuidv7 } from "@homeroute/ids";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -18,28 +19,6 @@ let h: CellHarness;
 let t: TenantFixture;
 let links: AuditLink[];
 
-interface LinkRow {
-  chain_seq: string;
-  prev_hash: string;
-  hash: string;
-  audit_event_id: string;
-  tenant_id: string;
-  home_region: string;
-  region_epoch: string | null;
-  actor_id: string | null;
-  action_type: string;
-  aggregate_type: string;
-  aggregate_id: string;
-  aggregate_version: string | null;
-  command_id: string | null;
-  correlation_id: string | null;
-  causation_id: string | null;
-  payload_hash: string;
-  metadata_text: string;
-  occurred_at: string;
-  recorded_at: string;
-}
-
 interface Verdict {
   ok: boolean;
   checked: number;
@@ -51,34 +30,7 @@ beforeAll(async () => {
   h = await startCellHarness("auditreplica");
   t = await setupTenant(h);
   for (let i = 0; i < 4; i++) await createCase(h, t);
-  const rows = await h.sql<LinkRow[]>`
-    SELECT chain_seq::text, prev_hash, hash, audit_event_id, tenant_id, home_region, region_epoch::text, actor_id,
-      action_type, aggregate_type, aggregate_id, aggregate_version::text, command_id, correlation_id, causation_id,
-      payload_hash, metadata::text AS metadata_text,
-      to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at,
-      to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS recorded_at
-    FROM global_audit_event WHERE tenant_id = ${t.tenantId} ORDER BY global_audit_event.chain_seq`;
-  links = rows.map((r) => ({
-    chainSeq: Number(r.chain_seq),
-    prevHash: r.prev_hash,
-    hash: r.hash,
-    auditEventId: r.audit_event_id,
-    tenantId: r.tenant_id,
-    homeRegion: r.home_region,
-    regionEpoch: r.region_epoch === null ? null : Number(r.region_epoch),
-    actorId: r.actor_id,
-    actionType: r.action_type,
-    aggregateType: r.aggregate_type,
-    aggregateId: r.aggregate_id,
-    aggregateVersion: r.aggregate_version === null ? null : Number(r.aggregate_version),
-    commandId: r.command_id,
-    correlationId: r.correlation_id,
-    causationId: r.causation_id,
-    occurredAt: r.occurred_at,
-    recordedAt: r.recorded_at,
-    payloadHash: r.payload_hash,
-    metadataText: r.metadata_text,
-  }));
+  links = await readAuditLinks(h.sql, t.tenantId, 0, 1000);
 });
 afterAll(() => h?.close());
 
