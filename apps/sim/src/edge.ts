@@ -1,6 +1,7 @@
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isAlive } from "@homeroute/service-kit";
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 
@@ -15,7 +16,7 @@ export async function bundleEdgeWorker(outDir: string): Promise<string> {
   // always reach; a live process's bundle (a test or bench running beside) is left alone.
   for (const f of await readdir(outDir)) {
     const pid = /^edge-(\d+)\.mjs$/.exec(f)?.[1];
-    if (pid && !alive(Number(pid))) await rm(join(outDir, f), { force: true });
+    if (pid && !isAlive(Number(pid))) await rm(join(outDir, f), { force: true });
   }
   await build({
     entryPoints: [join(root, "apps/edge-router/src/index.ts")],
@@ -86,13 +87,4 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
   );
   const url = (await mf.ready).toString().replace(/\/$/, "");
   return { mf, url, close: () => mf.dispose() };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

