@@ -1,12 +1,10 @@
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { auditVerifyResponse } from "@homeroute/contracts";
 import { auditStreamName, connectNats } from "@homeroute/events";
 import { TEST_JWT_SECRET } from "@homeroute/testkit";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EventPipeline, startEventPipeline } from "./support/event-pipeline.js";
+import { runGlobalctl } from "./support/globalctl.js";
 import { edgeCall, type Planet, placeTenant, startPlanet } from "./support/planet.js";
 import { until } from "./support/until.js";
 
@@ -389,24 +387,14 @@ async function auditStreamHits(tenantId: string): Promise<Record<string, number>
 }
 
 async function globalctl(...args: string[]): Promise<{ code: number; out: any }> {
-  const root = fileURLToPath(new URL("..", import.meta.url));
-  try {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ["--import", "tsx", "apps/ops/src/globalctl.ts", ...args],
-      {
-        cwd: root,
-        env: {
-          ...process.env,
-          HOMEROUTE_EDGE_URL: p.edge.url,
-          AUTH_JWT_SECRET: TEST_JWT_SECRET,
-          SIM_STATE_DIR: "/nonexistent-sim-state",
-        },
-      },
-    );
-    return { code: 0, out: JSON.parse(stdout) };
-  } catch (e) {
-    const err = e as { code: number; stdout: string };
-    return { code: err.code, out: JSON.parse(err.stdout) };
-  }
+  const r = await runGlobalctl(
+    {
+      ...process.env,
+      HOMEROUTE_EDGE_URL: p.edge.url,
+      AUTH_JWT_SECRET: TEST_JWT_SECRET,
+      SIM_STATE_DIR: "/nonexistent-sim-state",
+    },
+    args,
+  );
+  return { code: r.code, out: JSON.parse(r.stdout) };
 }

@@ -1,14 +1,12 @@
-import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { verifyAuditChain } from "@homeroute/db/cell";
 import { uuidv7 } from "@homeroute/ids";
 import { makeToken, TEST_JWT_SECRET } from "@homeroute/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runGlobalctl } from "./support/globalctl.js";
 import { edgeCall, INTERNAL_TOKEN, type Planet, placeTenant, startPlanet } from "./support/planet.js";
 
 // Exports (POST /v1/ops/exports, globalctl export) and support access, through the real edge
@@ -304,28 +302,19 @@ describe("POST /v1/ops/exports: contract", () => {
 
   it("globalctl export prints where the export went, or exits 1 with RESIDENCY_VIOLATION", async () => {
     const t = tenants.APAC_SHARED!;
-    const root = fileURLToPath(new URL("..", import.meta.url));
     const globalctl = async (...args: string[]) => {
-      try {
-        const { stdout } = await promisify(execFile)(
-          process.execPath,
-          ["--import", "tsx", "apps/ops/src/globalctl.ts", ...args],
-          {
-            cwd: root,
-            env: {
-              ...process.env,
-              HOMEROUTE_EDGE_URL: p.edge.url,
-              AUTH_JWT_SECRET: TEST_JWT_SECRET,
-              SIM_STATE_DIR: exportDir,
-            },
-          },
-        );
-        return { code: 0, out: JSON.parse(stdout) };
-      } catch (e) {
-        const err = e as { code: number; stdout: string };
-        return { code: err.code, out: JSON.parse(err.stdout) };
-      }
+      const r = await runGlobalctl(
+        {
+          ...process.env,
+          HOMEROUTE_EDGE_URL: p.edge.url,
+          AUTH_JWT_SECRET: TEST_JWT_SECRET,
+          SIM_STATE_DIR: exportDir,
+        },
+        args,
+      );
+      return { code: r.code, out: JSON.parse(r.stdout) };
     };
+
     // The form every version of the verb takes (`export T --kind K --to R`); it also takes
     // `--tenant T --target-region R`.
     const ok = await globalctl("export", t.tenantId, "--kind", "backup", "--to", "ap-au", "--json");

@@ -4,6 +4,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runGlobalctl } from "./support/globalctl.js";
 import { post, repoRoot, type SimProcess, startSimProcess } from "./support/sim.js";
 import { until } from "./support/until.js";
 
@@ -18,20 +19,8 @@ let topo: any;
 const env = () => sim.env;
 
 async function globalctl(...args: string[]) {
-  try {
-    const { stdout } = await run(
-      process.execPath,
-      ["--import", "tsx", "apps/ops/src/globalctl.ts", ...args],
-      {
-        cwd: root,
-        env: env(),
-      },
-    );
-    return { code: 0, out: stdout };
-  } catch (e) {
-    const err = e as { code: number; stdout: string };
-    return { code: err.code, out: err.stdout };
-  }
+  const r = await runGlobalctl(env(), args);
+  return { code: r.code, out: r.stdout };
 }
 
 beforeAll(async () => {
