@@ -186,8 +186,8 @@ export class Projector {
     if (!this.env.EDGE_URL || (this.pending.length === 0 && !this.watermarkDirty)) return;
     const changes = this.pending.splice(0, this.env.PUSH_BATCH);
     this.watermarkDirty = false;
-    let again = false;
     this.flushing = (async () => {
+      let again = false;
       try {
         // A tenant placed after our last look: ask the catalog now rather than push it view-less.
         if (changes.some((c) => !this.viewAllowed.has(c.tenantId))) await this.refreshPolicies();
@@ -205,12 +205,9 @@ export class Projector {
       } finally {
         this.flushing = null;
       }
-    })();
-    const flushing = this.flushing;
-    void flushing.then(() => {
       if (again) void this.flush();
-    });
-    return flushing;
+    })();
+    return this.flushing;
   }
 
   /** How far the DR standbys trail each source region's stream; empty without standbys. */
